@@ -57,5 +57,11 @@ export interface ImageService {
   prune(filters: ImageFilters): Promise<ImagePruneResponse>;
   /** Count of images, for GET /info. */
   count(): Promise<number>;
-  events(): AsyncIterable<EventMessage>;
+  readonly events: EventLog;
+}
+
+/** Image events: a bounded history (for `since`) and live subscribers (GET /events). */
+export interface EventLog {
+  history(): EventMessage[];
+  subscribe(listener: (event: EventMessage) => void): () => void;
 }
