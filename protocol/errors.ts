@@ -49,6 +49,13 @@ export class InvalidScopeError extends ProtocolError {
   }
 }
 
+/** A challenge that cannot be written as a WWW-Authenticate value (it would not parse back, or inject). */
+export class ChallengeFormatError extends ProtocolError {
+  constructor(field: 'scheme' | 'params' | 'token68', message: string) {
+    super(field, 'unformattable', message);
+  }
+}
+
 /** The token endpoint answered with an error status, or could not be reached. */
 export class TokenRequestError extends ProtocolError {
   /** HTTP status of the token endpoint, or undefined when no response arrived. */
