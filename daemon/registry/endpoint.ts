@@ -1,0 +1,60 @@
+// Where a registry host is reached: scheme and TLS trust. Plain HTTP is allowed for loopback (as dockerd) and for
+// hosts named by --insecure-registry; HTTPS trusts the CA files Docker reads from certs.d/<host:port>/.
+
+import { readdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+
+export interface Endpoint {
+  /** host[:port] as used in references and credentials. */
+  host: string;
+  /** The origin requests go to, e.g. http://127.0.0.1:5000. */
+  origin: string;
+  secure: boolean;
+  /** PEM CA certificates to trust for this host, beyond the system store. */
+  ca?: string[];
+}
+
+export interface EndpointOptions {
+  insecureRegistries: string[];
+  /** Directory holding <host:port>/ca.crt files (Docker's /etc/docker/certs.d layout). */
+  certsDir?: string;
+}
+
+/** Docker Hub's API host: references say docker.io, the network says registry-1.docker.io. */
+export function networkHost(domain: string): string {
+  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const name = hostName(host);
+  if (name === 'localhost') return true;
+  if (isIP(name) === 4) return name.startsWith('127.');
+  return name === '::1';
+}
+
+/** The host without its port; IPv6 literals keep no brackets. */
+export function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.lastIndexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+export async function resolveEndpoint(domain: string, options: EndpointOptions): Promise<Endpoint> {
+  const host = networkHost(domain);
+  const insecure = isLoopbackHost(host) || options.insecureRegistries.includes(host);
+  if (insecure) return { host, origin: `http://${host}`, secure: false };
+  const ca = options.certsDir ? await readCaFiles(join(options.certsDir, host)) : undefined;
+  return { host, origin: `https://${host}`, secure: true, ...(ca && ca.length > 0 ? { ca } : {}) };
+}
+
+async function readCaFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const crts = names.filter((n) => n.endsWith('.crt')).sort();
+  return Promise.all(crts.map((n) => readFile(join(dir, n), 'utf8')));
+}
