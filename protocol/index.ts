@@ -1,0 +1,6 @@
+// The registry protocol shared by the daemon and the client SDK.
+export * from './digest.ts';
+export * from './errors.ts';
+export * from './reference.ts';
+export * from './scope.ts';
+export * from './www-authenticate.ts';
