@@ -1,0 +1,299 @@
+// One blob on its way into the store, as containerd's content writer: bytes stream into `oci/ingest/<hex>.partial`
+// while they are hashed; `commit` renames the file into `blobs/<alg>/<hex>` only once size and digest match.
+// A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { syncDirectory } from './atomic-file.ts';
+import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
+import {
+  DigestMismatchError,
+  IncompleteBlobError,
+  InvalidArgumentError,
+  SizeMismatchError,
+  StoreError,
+} from './errors.ts';
+import type { KeyedMutex } from './keyed-mutex.ts';
+import type { DataRootLayout } from './layout.ts';
+
+export interface ExpectedBlob {
+  digest: string;
+  size: number;
+}
+
+export interface IngestWriteOptions {
+  signal?: AbortSignal;
+  /** Bytes in the partial so far (resumed bytes included), after each chunk. */
+  onProgress?: (bytesSoFar: number) => void;
+}
+
+export type ByteSource = AsyncIterable<Uint8Array> | Readable;
+
+class IngestClosedError extends StoreError {
+  override readonly name = 'IngestClosedError';
+  constructor(digest: string) {
+    super(`the ingest of ${digest} is closed`);
+  }
+}
+
+export class Ingest {
+  readonly digest: string;
+  readonly size: number;
+  readonly #layout: DataRootLayout;
+  readonly #parsed: ParsedDigest;
+  readonly #partial: string;
+  #hash;
+  #offset: number;
+  #verified = false;
+  #release: (() => void) | undefined;
+
+  private constructor(layout: DataRootLayout, parsed: ParsedDigest, size: number, release: () => void) {
+    this.#layout = layout;
+    this.#parsed = parsed;
+    this.digest = parsed.value;
+    this.size = size;
+    this.#partial = layout.partialPath(parsed.hex);
+    this.#hash = newHash(parsed.algorithm);
+    this.#offset = 0;
+    this.#release = release;
+  }
+
+  /**
+   * Takes the in-process lock of the digest (waiting for another ingest of it to finish). Returns undefined when the
+   * blob is already committed. Otherwise picks up any partial an earlier run left: a partial longer than the blob,
+   * or complete but wrong, is deleted and the ingest starts at 0.
+   */
+  static async open(
+    layout: DataRootLayout,
+    expected: ExpectedBlob,
+    locks: KeyedMutex,
+    signal?: AbortSignal,
+  ): Promise<Ingest | undefined> {
+    const parsed = parseDigest(expected.digest, 'digest');
+    const size = parseSize(expected.size, 'size');
+    const release = await locks.acquire(parsed.value, signal);
+    try {
+      // Checked under the lock: the garbage collector deletes blobs under the same lock.
+      if ((await fileSize(layout.blobPath(parsed.algorithm, parsed.hex))) !== undefined) {
+        release();
+        return undefined;
+      }
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const ingest = new Ingest(layout, parsed, size, release);
+    try {
+      await ingest.#resume(signal);
+    } catch (error) {
+      ingest.#close();
+      throw error;
+    }
+    return ingest;
+  }
+
+  /** Bytes already in the partial: the `Range` start for the next request. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** All bytes are present and hash to the digest: `commit` will succeed. */
+  get complete(): boolean {
+    return this.#verified;
+  }
+
+  get closed(): boolean {
+    return this.#release === undefined;
+  }
+
+  /**
+   * Appends `source` to the partial, one chunk at a time (the next chunk is pulled only after the previous one is
+   * on disk). Returns the bytes this call wrote. More bytes than `size`, or complete bytes that hash wrongly, delete
+   * the partial, close the ingest and throw SizeMismatchError / DigestMismatchError. A source error or an abort keeps
+   * the partial for a resume and leaves the ingest open.
+   */
+  async write(source: ByteSource, options: IngestWriteOptions = {}): Promise<number> {
+    this.#assertOpen();
+    const { signal, onProgress } = options;
+    signal?.throwIfAborted();
+    const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const handle = await open(this.#partial, 'a');
+    let written = 0;
+    let exhausted = false;
+    try {
+      for (;;) {
+        const next = await nextOrAbort(iterator, signal);
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const chunk = toBytes(next.value);
+        if (chunk.byteLength === 0) continue;
+        if (this.#offset + chunk.byteLength > this.size) {
+          await this.#fail(new SizeMismatchError(this.digest, this.size, this.#offset + chunk.byteLength));
+        }
+        await writeAll(handle, chunk).catch((error: unknown) => {
+          // The file may now hold part of the chunk: the hash no longer matches it. A later open re-hashes the file.
+          this.#close();
+          throw error;
+        });
+        this.#hash.update(chunk);
+        this.#offset += chunk.byteLength;
+        written += chunk.byteLength;
+        onProgress?.(this.#offset);
+      }
+    } finally {
+      await handle.close();
+      if (!exhausted) void Promise.resolve(iterator.return?.()).catch(() => {});
+    }
+    if (this.#offset === this.size) await this.#verify();
+    return written;
+  }
+
+  /** Empties the partial: the server ignored the Range request and sends the blob from its first byte. */
+  async restart(): Promise<void> {
+    this.#assertOpen();
+    const handle = await open(this.#partial, 'w');
+    await handle.close();
+    this.#hash = newHash(this.#parsed.algorithm);
+    this.#offset = 0;
+    this.#verified = false;
+  }
+
+  /** fsyncs the verified partial, renames it to its blob name, fsyncs the folder, and releases the digest. */
+  async commit(): Promise<void> {
+    this.#assertOpen();
+    if (!this.#verified) throw new IncompleteBlobError(this.digest, this.size, this.#offset);
+    const handle = await open(this.#partial, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const dir = this.#layout.blobDir(this.#parsed.algorithm);
+    await mkdir(dir, { recursive: true });
+    await rename(this.#partial, this.#layout.blobPath(this.#parsed.algorithm, this.#parsed.hex));
+    await syncDirectory(dir);
+    this.#close();
+  }
+
+  /** Deletes the partial and releases the digest. */
+  async discard(): Promise<void> {
+    if (this.closed) return;
+    await removeFile(this.#partial);
+    this.#close();
+  }
+
+  /** Releases the digest and keeps the partial for a later resume (an empty one is removed). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.#offset === 0 && this.size > 0) await removeFile(this.#partial);
+    this.#close();
+  }
+
+  async #resume(signal: AbortSignal | undefined): Promise<void> {
+    let length = await fileSize(this.#partial);
+    if (length === undefined) {
+      // An empty file gives commit something to rename when the blob itself is empty.
+      await (await open(this.#partial, 'a')).close();
+      length = 0;
+    }
+    if (length > this.size) {
+      await this.restart();
+      return;
+    }
+    if (length > 0) {
+      // Streams the old bytes through the hash: a resume costs a read of the partial, never its size in memory.
+      for await (const chunk of createReadStream(this.#partial, { start: 0, end: length - 1, signal })) {
+        this.#hash.update(chunk as Buffer);
+      }
+      this.#offset = length;
+    }
+    if (this.#offset === this.size) {
+      const actual = this.#actualDigest();
+      if (actual === this.digest) {
+        this.#verified = true;
+      } else if (this.size === 0) {
+        throw new DigestMismatchError(this.digest, actual);
+      } else {
+        await this.restart();
+      }
+    }
+  }
+
+  async #verify(): Promise<void> {
+    const actual = this.#actualDigest();
+    if (actual !== this.digest) await this.#fail(new DigestMismatchError(this.digest, actual));
+    this.#verified = true;
+  }
+
+  #actualDigest(): string {
+    return `${this.#parsed.algorithm}:${this.#hash.copy().digest('hex')}`;
+  }
+
+  async #fail(error: Error): Promise<never> {
+    await removeFile(this.#partial);
+    this.#close();
+    throw error;
+  }
+
+  #assertOpen(): void {
+    if (this.closed) throw new IngestClosedError(this.digest);
+  }
+
+  #close(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
+
+function nextOrAbort<T>(
+  iterator: AsyncIterator<T>,
+  signal: AbortSignal | undefined,
+): Promise<IteratorResult<T>> {
+  if (!signal) return iterator.next();
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new InvalidArgumentError('source', `yielded ${typeof value} instead of bytes`);
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < chunk.byteLength) {
+    const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
+    done += bytesWritten;
+  }
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
