@@ -3,4 +3,6 @@ export * from './digest.ts';
 export * from './errors.ts';
 export * from './reference.ts';
 export * from './scope.ts';
+export * from './token-client.ts';
+export * from './token-response.ts';
 export * from './www-authenticate.ts';
