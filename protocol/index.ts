@@ -1,6 +1,7 @@
 // The registry protocol shared by the daemon and the client SDK.
 export * from './digest.ts';
 export * from './errors.ts';
+export * from './realm-policy.ts';
 export * from './reference.ts';
 export * from './scope.ts';
 export * from './token-client.ts';

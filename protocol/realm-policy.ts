@@ -1,0 +1,152 @@
+// Where a registry may send us for a token. The realm comes from the registry's 401, and the client answers
+// it with credentials, so a hostile or compromised registry could point it at internal services
+// (169.254.169.254, an admin port on 127.0.0.1) or downgrade it to http. Rules, after oras-go v2.6.2
+// (GHSA-28r5-37g7-p6mp) and go-containerregistry#2243/#2302/#2284:
+//
+//   - https, or http only when the registry itself is plain http;
+//   - no embedded user:password in the realm;
+//   - an IP-literal host that is loopback, link-local, private or unspecified (and the name `localhost`) is
+//     refused, unless it is the registry's own host (same address, any port), or both are loopback: a local
+//     registry often runs its token server on another local port.
+//
+// DNS names that resolve to such addresses are not caught here (go-containerregistry#2440 has the same gap).
+import { BlockList, isIP } from 'node:net';
+import { RealmRefusedError } from './errors.ts';
+
+export interface RegistryEndpoint {
+  /** `host[:port]` as in the reference domain (IPv6 in brackets). */
+  host: string;
+  /** False when the registry is spoken to over plain http. */
+  secure: boolean;
+}
+
+type AddressClass = 'loopback' | 'link-local' | 'private' | 'unspecified';
+
+function blockList(ranges: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
+  const list = new BlockList();
+  for (const [network, prefix, family] of ranges) list.addSubnet(network, prefix, family);
+  return list;
+}
+
+const CLASSES: [AddressClass, BlockList][] = [
+  [
+    'loopback',
+    blockList([
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ]),
+  ],
+  [
+    'link-local',
+    blockList([
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ]),
+  ],
+  [
+    'private',
+    blockList([
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'],
+      ['fc00::', 7, 'ipv6'],
+    ]),
+  ],
+  [
+    'unspecified',
+    blockList([
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ]),
+  ],
+];
+
+const WHY: Record<AddressClass, string> = {
+  loopback: 'a loopback address',
+  'link-local': 'a link-local address (this range holds cloud metadata services)',
+  private: 'a private-network address',
+  unspecified: 'an unspecified address',
+};
+
+/** The hostname without IPv6 brackets, lower-cased. */
+function bareHost(hostname: string): string {
+  return hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
+
+// ::ffff:a.b.c.d reaches the IPv4 host, so it is classified as that host. WHATWG URL writes it in hex.
+function unmapIPv4(address: string): string {
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(address);
+  if (hex) {
+    const high = Number.parseInt(hex[1]!, 16);
+    const low = Number.parseInt(hex[2]!, 16);
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  return dotted ? dotted[1]! : address;
+}
+
+/** Which restricted class an address belongs to, if any. `localhost` names count as loopback. */
+function classify(host: string): { address: string; class: AddressClass | undefined } {
+  if (host === 'localhost' || host.endsWith('.localhost')) return { address: host, class: 'loopback' };
+  const address = unmapIPv4(host);
+  const family = isIP(address);
+  if (family === 0) return { address, class: undefined };
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const match = CLASSES.find(([, list]) => list.check(address, type));
+  return { address, class: match?.[0] };
+}
+
+function registryHostname(host: string): string {
+  try {
+    return bareHost(new URL(`http://${host}`).hostname);
+  } catch {
+    return bareHost(host);
+  }
+}
+
+// The realm as shown in errors: origin and path, never a query or userinfo.
+function shown(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** Validates a challenge's realm for a registry; returns it as a URL or throws RealmRefusedError. */
+export function checkRealm(realm: string, registry: RegistryEndpoint): URL {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new RealmRefusedError(realm.slice(0, 200), 'invalid-url', 'token realm is not an absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RealmRefusedError(
+      shown(url),
+      'scheme',
+      `token realm ${shown(url)} refused: only https is allowed`,
+    );
+  }
+  if (url.protocol === 'http:' && registry.secure) {
+    throw new RealmRefusedError(
+      shown(url),
+      'insecure',
+      `token realm ${shown(url)} refused: plain http is allowed only for a plain-http registry`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new RealmRefusedError(
+      shown(url),
+      'userinfo',
+      `token realm ${shown(url)} refused: it embeds credentials`,
+    );
+  }
+  const realmHost = classify(bareHost(url.hostname));
+  if (realmHost.class === undefined) return url;
+  const registryHost = classify(registryHostname(registry.host));
+  const sameHost = realmHost.address === registryHost.address;
+  const bothLoopback = realmHost.class === 'loopback' && registryHost.class === 'loopback';
+  if (sameHost || bothLoopback) return url;
+  throw new RealmRefusedError(
+    shown(url),
+    realmHost.class,
+    `token realm ${shown(url)} refused: ${bareHost(url.hostname)} is ${WHY[realmHost.class]} and not the registry host ${registry.host}`,
+  );
+}
