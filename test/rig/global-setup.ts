@@ -1,2 +1,6 @@
 // Runs once before the suite: makes sure the real components the tests drive are installed.
-export default async function setup(): Promise<void> {}
+import { ensureTools } from './packages.ts';
+
+export default async function setup(): Promise<void> {
+  ensureTools();
+}
