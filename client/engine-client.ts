@@ -1,0 +1,328 @@
+// EngineClient: one typed method per daemon route. Long operations (pull, push) resolve when they have finished
+// and reject on any error in their stream; registry challenges go through the challenge handler when one is given.
+
+import type { Dispatcher } from 'undici';
+import {
+  AUTH_HEADER,
+  type AuthConfig,
+  type AuthResponse,
+  type DistributionInspect,
+  type EventMessage,
+  encodeAuthConfig,
+  formatFilters,
+  type ImageDeleteResponseItem,
+  type ImageInspect,
+  type ImagePruneResponse,
+  type ImageSummary,
+  type JSONMessage,
+  type SystemInfo,
+  type SystemVersion,
+} from '../api-spec/index.ts';
+import { InvalidReferenceError, parseReference, type Reference } from '../protocol/index.ts';
+import { type AuthOptions, readAuthOption } from './auth-option.ts';
+import { type ChallengeHandler, withChallengeRetry } from './challenge.ts';
+import { challengeFromHttpError } from './daemon-challenge.ts';
+import { InvalidStreamMessageError } from './errors.ts';
+import { readEvents } from './event-stream.ts';
+import { consumeMessages } from './message-stream.ts';
+import { type PullResult, type PushResult, summarizePull, summarizePush } from './operation-summary.ts';
+import type { PingInfo } from './ping.ts';
+import { expectSuccess, readEngineApiError, readJson } from './responses.ts';
+import { namePath, Transport, type TransportOptions } from './transport.ts';
+
+export type EngineClientOptions = TransportOptions;
+
+export type ImageFilterOption = Record<string, string[]>;
+
+/** Options shared by every operation that may meet a registry challenge. */
+export interface ChallengeOptions extends AuthOptions {
+  /** Answers registry challenges; setting it puts the request in clientAuth mode (the daemon negotiates nothing). */
+  challengeHandler?: ChallengeHandler;
+  /** How many challenges the handler may answer before the operation gives up (default 3). */
+  maxRounds?: number;
+  signal?: AbortSignal;
+}
+
+export interface PullOptions extends ChallengeOptions {
+  /** `os[/arch[/variant]]`, e.g. `linux/arm64/v8`. */
+  platform?: string;
+  /** Every progress message, in order (not the final error or challenge message, which ends the pull). */
+  onProgress?: (message: JSONMessage) => void;
+}
+
+export interface PushOptions extends ChallengeOptions {
+  /** The tag to push; default the reference's tag, else `latest`. */
+  tag?: string;
+  onProgress?: (message: JSONMessage) => void;
+}
+
+export interface LoginOptions {
+  challengeHandler?: ChallengeHandler;
+  maxRounds?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListImagesOptions {
+  all?: boolean;
+  digests?: boolean;
+  filters?: ImageFilterOption;
+  signal?: AbortSignal;
+}
+
+export interface RemoveImageOptions {
+  force?: boolean;
+  noprune?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface EventsOptions {
+  /** Unix seconds (or a moby timestamp string). */
+  since?: number | string;
+  until?: number | string;
+  filters?: ImageFilterOption;
+  signal?: AbortSignal;
+}
+
+export class EngineClient {
+  readonly #transport: Transport;
+
+  constructor(options: EngineClientOptions = {}) {
+    this.#transport = new Transport(options);
+  }
+
+  /** The API version in use (negotiated on first use unless pinned). */
+  apiVersion(signal?: AbortSignal): Promise<string> {
+    return this.#transport.apiVersion(signal);
+  }
+
+  ping(signal?: AbortSignal): Promise<PingInfo> {
+    return this.#transport.ping(signal);
+  }
+
+  async version(signal?: AbortSignal): Promise<SystemVersion> {
+    return readJson(await this.#transport.request({ method: 'GET', path: '/version', signal }));
+  }
+
+  async info(signal?: AbortSignal): Promise<SystemInfo> {
+    return readJson(await this.#transport.request({ method: 'GET', path: '/info', signal }));
+  }
+
+  /** Pulls `ref`; resolves once the daemon has finished, rejects with StreamError on any error in the stream. */
+  pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
+    const reference = parseReference(ref);
+    const handler = options.challengeHandler;
+    return withChallengeRetry({
+      auth: readAuthOption(options),
+      handler,
+      maxRounds: options.maxRounds,
+      signal: options.signal,
+      attempt: async (auth) => {
+        const response = await this.#transport.request({
+          method: 'POST',
+          path: '/images/create',
+          query: {
+            fromImage: reference.name,
+            tag: reference.digest ?? reference.tag ?? 'latest',
+            platform: options.platform,
+            clientAuth: handler ? '1' : undefined,
+          },
+          headers: authHeaders(auth),
+          signal: options.signal,
+        });
+        await throwUnlessOk(response);
+        const result: PullResult = {};
+        await consumeMessages(response.body, (message) => {
+          summarizePull(result, message);
+          options.onProgress?.(message);
+        });
+        return result;
+      },
+    });
+  }
+
+  /** Pushes `name` (`repo[:tag]`); same completion and error semantics as pull. */
+  push(name: string, options: PushOptions = {}): Promise<PushResult> {
+    const reference = parseReference(name);
+    if (reference.digest !== undefined) {
+      throw new InvalidReferenceError(name, 'format', 'cannot push a digest reference');
+    }
+    const handler = options.challengeHandler;
+    return withChallengeRetry({
+      auth: readAuthOption(options),
+      handler,
+      maxRounds: options.maxRounds,
+      signal: options.signal,
+      attempt: async (auth) => {
+        const response = await this.#transport.request({
+          method: 'POST',
+          path: `/images/${namePath(reference.name)}/push`,
+          query: { tag: options.tag ?? reference.tag ?? 'latest', clientAuth: handler ? '1' : undefined },
+          headers: authHeaders(auth),
+          signal: options.signal,
+        });
+        await throwUnlessOk(response);
+        const result: PushResult = {};
+        await consumeMessages(response.body, (message) => {
+          summarizePush(result, message);
+          options.onProgress?.(message);
+        });
+        return result;
+      },
+    });
+  }
+
+  /** POST /auth (docker's checkAuth): validates credentials with the registry through the daemon. */
+  login(auth: AuthConfig, options: LoginOptions = {}): Promise<AuthResponse> {
+    const handler = options.challengeHandler;
+    return withChallengeRetry({
+      auth,
+      handler,
+      maxRounds: options.maxRounds,
+      signal: options.signal,
+      attempt: async (current) => {
+        const response = await this.#transport.request({
+          method: 'POST',
+          path: '/auth',
+          query: { clientAuth: handler ? '1' : undefined },
+          body: JSON.stringify(current ?? {}),
+          signal: options.signal,
+        });
+        await throwUnlessOk(response);
+        // moby documents a 204 without body next to the 200.
+        if (response.statusCode === 204) {
+          await response.body.dump();
+          return { Status: 'Login Succeeded' };
+        }
+        return readJson<AuthResponse>(response);
+      },
+    });
+  }
+
+  /** GET /distribution/{ref}/json: the registry's descriptor and platforms for `ref`, without pulling. */
+  distributionInspect(ref: string, options: ChallengeOptions = {}): Promise<DistributionInspect> {
+    const reference = parseReference(ref);
+    const handler = options.challengeHandler;
+    return withChallengeRetry({
+      auth: readAuthOption(options),
+      handler,
+      maxRounds: options.maxRounds,
+      signal: options.signal,
+      attempt: async (auth) => {
+        const response = await this.#transport.request({
+          method: 'GET',
+          path: `/distribution/${namePath(referenceString(reference))}/json`,
+          query: { clientAuth: handler ? '1' : undefined },
+          headers: authHeaders(auth),
+          signal: options.signal,
+        });
+        await throwUnlessOk(response);
+        return readJson<DistributionInspect>(response);
+      },
+    });
+  }
+
+  async listImages(options: ListImagesOptions = {}): Promise<ImageSummary[]> {
+    const response = await this.#transport.request({
+      method: 'GET',
+      path: '/images/json',
+      query: {
+        all: flag(options.all),
+        digests: flag(options.digests),
+        filters: options.filters ? formatFilters(options.filters) : undefined,
+      },
+      signal: options.signal,
+    });
+    return expectArray(await readJson<unknown>(response), 'GET /images/json') as ImageSummary[];
+  }
+
+  async inspectImage(name: string, signal?: AbortSignal): Promise<ImageInspect> {
+    return readJson(
+      await this.#transport.request({ method: 'GET', path: `/images/${namePath(name)}/json`, signal }),
+    );
+  }
+
+  /** DELETE /images/{name}: the wire (and this result) is an array, unlike @types/dockerode's ImageRemoveInfo. */
+  async removeImage(name: string, options: RemoveImageOptions = {}): Promise<ImageDeleteResponseItem[]> {
+    const response = await this.#transport.request({
+      method: 'DELETE',
+      path: `/images/${namePath(name)}`,
+      query: { force: flag(options.force), noprune: flag(options.noprune) },
+      signal: options.signal,
+    });
+    return expectArray(await readJson<unknown>(response), 'DELETE /images') as ImageDeleteResponseItem[];
+  }
+
+  /** Tags `source` (a name or ID) as `target` (`repo[:tag]`, tag default `latest`), as `docker tag` does. */
+  async tagImage(source: string, target: string, signal?: AbortSignal): Promise<void> {
+    const reference = parseReference(target);
+    if (reference.digest !== undefined) {
+      throw new InvalidReferenceError(target, 'format', 'refusing to create a tag with a digest reference');
+    }
+    await expectSuccess(
+      await this.#transport.request({
+        method: 'POST',
+        path: `/images/${namePath(source)}/tag`,
+        query: { repo: reference.name, tag: reference.tag ?? 'latest' },
+        signal,
+      }),
+    );
+  }
+
+  async prune(
+    options: { filters?: ImageFilterOption; signal?: AbortSignal } = {},
+  ): Promise<ImagePruneResponse> {
+    const response = await this.#transport.request({
+      method: 'POST',
+      path: '/images/prune',
+      query: { filters: options.filters ? formatFilters(options.filters) : undefined },
+      signal: options.signal,
+    });
+    return readJson(response);
+  }
+
+  /** GET /events: past events (with `since`), then live ones until `until`, the signal, or the loop's end. */
+  async *events(options: EventsOptions = {}): AsyncGenerator<EventMessage> {
+    const response = await this.#transport.request({
+      method: 'GET',
+      path: '/events',
+      query: {
+        since: options.since?.toString(),
+        until: options.until?.toString(),
+        filters: options.filters ? formatFilters(options.filters) : undefined,
+      },
+      signal: options.signal,
+    });
+    await throwUnlessOk(response);
+    yield* readEvents(response.body);
+  }
+
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+}
+
+function authHeaders(auth: AuthConfig | undefined): Record<string, string> | undefined {
+  return auth === undefined ? undefined : { [AUTH_HEADER]: encodeAuthConfig(auth) };
+}
+
+function flag(value: boolean | undefined): string | undefined {
+  return value ? '1' : undefined;
+}
+
+/** Throws the typed error of a non-2xx answer; a relayed registry challenge becomes RegistryChallenged. */
+async function throwUnlessOk(response: Dispatcher.ResponseData): Promise<void> {
+  if (response.statusCode >= 200 && response.statusCode < 300) return;
+  const error = await readEngineApiError(response);
+  throw challengeFromHttpError(error) ?? error;
+}
+
+function referenceString(reference: Reference): string {
+  if (reference.digest !== undefined) return `${reference.name}@${reference.digest}`;
+  return `${reference.name}:${reference.tag ?? 'latest'}`;
+}
+
+function expectArray(value: unknown, route: string): unknown[] {
+  if (!Array.isArray(value))
+    throw new InvalidStreamMessageError(`${route} answered something other than an array`);
+  return value;
+}

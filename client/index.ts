@@ -1,0 +1,57 @@
+// The Dockhand SDK: the package's main export.
+
+export type {
+  AuthConfig,
+  AuthResponse,
+  DistributionInspect,
+  EventMessage,
+  ImageDeleteResponseItem,
+  ImageInspect,
+  ImagePruneResponse,
+  ImageSummary,
+  JSONMessage,
+  SystemInfo,
+  SystemVersion,
+} from '../api-spec/index.ts';
+export {
+  type Challenge,
+  InvalidReferenceError,
+  parseReference,
+  parseWwwAuthenticate,
+  type Reference,
+} from '../protocol/index.ts';
+export type { AuthOption, AuthOptions } from './auth-option.ts';
+export { type AuthChallenge, type ChallengeHandler, DEFAULT_MAX_ROUNDS } from './challenge.ts';
+export { type DaemonAddress, resolveDaemonAddress } from './daemon-address.ts';
+export {
+  type ChallengeOptions,
+  EngineClient,
+  type EngineClientOptions,
+  type EventsOptions,
+  type ListImagesOptions,
+  type LoginOptions,
+  type PullOptions,
+  type PushOptions,
+  type RemoveImageOptions,
+} from './engine-client.ts';
+export {
+  ApiVersionError,
+  AuthChallengeError,
+  type AuthChallengeGiveUp,
+  CredentialHelperError,
+  DaemonAddressError,
+  EngineApiError,
+  InvalidAuthOptionError,
+  InvalidGrantError,
+  InvalidStoreFileError,
+  InvalidStreamMessageError,
+  LockTimeoutError,
+  StreamError,
+} from './errors.ts';
+export type { PullResult, PushResult } from './operation-summary.ts';
+export type { PingInfo } from './ping.ts';
+export { createDockerConfigStore, type DockerConfigStoreOptions } from './stores/docker-config.ts';
+export { createFileTokenStore, type FileTokenStoreOptions } from './stores/file.ts';
+export type { LockFileOptions } from './stores/lock-file.ts';
+export { createMemoryTokenStore } from './stores/memory.ts';
+export type { TokenEntry, TokenStore } from './stores/token-store.ts';

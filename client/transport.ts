@@ -1,0 +1,93 @@
+// The HTTP connection to the daemon: an undici Pool over a unix socket (or tcp), with every route prefixed by
+// the API version negotiated once from /_ping (or pinned by the caller).
+
+import { type Dispatcher, Pool } from 'undici';
+import { isValidApiVersion } from '../api-spec/index.ts';
+import { type DaemonAddress, type DaemonAddressOptions, resolveDaemonAddress } from './daemon-address.ts';
+import { ApiVersionError } from './errors.ts';
+import { chooseApiVersion, type PingInfo, ping } from './ping.ts';
+
+export interface TransportOptions extends DaemonAddressOptions {
+  /** Pin the API version (e.g. "1.48") instead of negotiating it. */
+  version?: string;
+  /** Concurrent connections to the daemon (a pull holds one for its whole stream). */
+  connections?: number;
+}
+
+export interface TransportRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'DELETE';
+  /** The route without version, e.g. `/images/create`. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export class Transport {
+  readonly address: DaemonAddress;
+  readonly #dispatcher: Dispatcher;
+  #version: Promise<string> | undefined;
+
+  constructor(options: TransportOptions = {}) {
+    this.address = resolveDaemonAddress(options);
+    if (options.version !== undefined) {
+      const pinned = options.version.replace(/^v/, '');
+      if (!isValidApiVersion(pinned)) throw new ApiVersionError(`invalid API version "${options.version}"`);
+      this.#version = Promise.resolve(pinned);
+    }
+    // Progress and event streams may stay quiet for minutes: no body timeout; callers cancel with a signal.
+    const common = { connections: options.connections ?? 8, bodyTimeout: 0 };
+    this.#dispatcher =
+      this.address.kind === 'unix'
+        ? new Pool('http://localhost', { ...common, socketPath: this.address.socketPath })
+        : new Pool(this.address.origin, common);
+  }
+
+  ping(signal?: AbortSignal): Promise<PingInfo> {
+    return ping(this.#dispatcher, signal);
+  }
+
+  /** The negotiated version; a failed negotiation is retried on the next call rather than remembered. */
+  apiVersion(signal?: AbortSignal): Promise<string> {
+    if (this.#version === undefined) {
+      const negotiated = this.ping(signal).then((info) => chooseApiVersion(info.apiVersion));
+      this.#version = negotiated;
+      negotiated.catch(() => {
+        if (this.#version === negotiated) this.#version = undefined;
+      });
+    }
+    return this.#version;
+  }
+
+  async request(request: TransportRequest): Promise<Dispatcher.ResponseData> {
+    const version = await this.apiVersion(request.signal);
+    return this.#dispatcher.request({
+      method: request.method,
+      path: `/v${version}${request.path}${formatQuery(request.query)}`,
+      headers:
+        request.body === undefined
+          ? request.headers
+          : { 'content-type': 'application/json', ...request.headers },
+      body: request.body,
+      signal: request.signal,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#dispatcher.close();
+  }
+}
+
+function formatQuery(query: Record<string, string | undefined> | undefined): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.append(key, value);
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** `/images/<name>/…`: the name's slashes, colons and `@` kept (moby routes on `{name:.*}`), anything else escaped. */
+export function namePath(name: string): string {
+  return name.replace(/[^A-Za-z0-9._~:@/-]/g, (c) => encodeURIComponent(c));
+}
