@@ -1,9 +1,11 @@
 // The registry protocol shared by the daemon and the client SDK.
 export * from './digest.ts';
 export * from './errors.ts';
+export * from './media-types.ts';
 export * from './realm-policy.ts';
 export * from './reference.ts';
 export * from './scope.ts';
+export * from './token-cache.ts';
 export * from './token-client.ts';
 export * from './token-response.ts';
 export * from './www-authenticate.ts';
