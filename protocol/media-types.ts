@@ -1,7 +1,7 @@
 // Media types of images on the wire. A pull asks for manifests with MANIFEST_ACCEPT: registry 2.8 answers
 // an OCI manifest only when the Accept header names it, and without the index types a multi-platform image
 // comes back as whatever single manifest the registry picks (or schema 1).
-export const MediaTypes = {
+export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
@@ -15,39 +15,39 @@ export const MediaTypes = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
-  dockerSchema1Manifest: 'application/vnd.docker.distribution.manifest.v1+json',
-  dockerSchema1SignedManifest: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
-export type MediaType = (typeof MediaTypes)[keyof typeof MediaTypes];
+export type MediaType = (typeof MEDIA_TYPES)[keyof typeof MEDIA_TYPES];
 
 /** What a pull accepts for a manifest, most preferred first. Schema 1 is deliberately absent. */
 export const MANIFEST_ACCEPT: readonly string[] = [
-  MediaTypes.ociIndex,
-  MediaTypes.ociManifest,
-  MediaTypes.dockerManifestList,
-  MediaTypes.dockerManifest,
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerManifestList,
+  MEDIA_TYPES.dockerManifest,
 ];
 
 export const MANIFEST_ACCEPT_HEADER = MANIFEST_ACCEPT.join(', ');
 
-export const INDEX_MEDIA_TYPES: readonly string[] = [MediaTypes.ociIndex, MediaTypes.dockerManifestList];
+export const INDEX_MEDIA_TYPES: readonly string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList];
 export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [
-  MediaTypes.ociManifest,
-  MediaTypes.dockerManifest,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerManifest,
 ];
 export const SCHEMA1_MEDIA_TYPES: readonly string[] = [
-  MediaTypes.dockerSchema1Manifest,
-  MediaTypes.dockerSchema1SignedManifest,
+  MEDIA_TYPES.dockerSchema1,
+  MEDIA_TYPES.dockerSchema1Signed,
 ];
-export const CONFIG_MEDIA_TYPES: readonly string[] = [MediaTypes.ociConfig, MediaTypes.dockerConfig];
+export const CONFIG_MEDIA_TYPES: readonly string[] = [MEDIA_TYPES.ociConfig, MEDIA_TYPES.dockerConfig];
 export const LAYER_MEDIA_TYPES: readonly string[] = [
-  MediaTypes.ociLayer,
-  MediaTypes.ociLayerGzip,
-  MediaTypes.ociLayerZstd,
-  MediaTypes.ociLayerNondistributableGzip,
-  MediaTypes.dockerLayerGzip,
-  MediaTypes.dockerForeignLayerGzip,
+  MEDIA_TYPES.ociLayer,
+  MEDIA_TYPES.ociLayerGzip,
+  MEDIA_TYPES.ociLayerZstd,
+  MEDIA_TYPES.ociLayerNondistributableGzip,
+  MEDIA_TYPES.dockerLayerGzip,
+  MEDIA_TYPES.dockerForeignLayerGzip,
 ];
 
 /** The bare media type of a Content-Type value: parameters dropped, lower-cased. */

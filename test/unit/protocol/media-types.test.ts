@@ -3,7 +3,7 @@ import {
   baseMediaType,
   MANIFEST_ACCEPT,
   MANIFEST_ACCEPT_HEADER,
-  MediaTypes,
+  MEDIA_TYPES,
   manifestKind,
   schema1RefusedMessage,
 } from '../../../protocol/media-types.ts';
@@ -23,9 +23,9 @@ describe('media types', () => {
     ['application/vnd.oci.image.index.v1+json', 'index'],
     ['application/vnd.docker.distribution.manifest.list.v2+json; charset=utf-8', 'index'],
     ['Application/VND.OCI.image.manifest.v1+json', 'manifest'],
-    [MediaTypes.dockerManifest, 'manifest'],
-    [MediaTypes.dockerSchema1SignedManifest, 'schema1'],
-    [MediaTypes.dockerSchema1Manifest, 'schema1'],
+    [MEDIA_TYPES.dockerManifest, 'manifest'],
+    [MEDIA_TYPES.dockerSchema1Signed, 'schema1'],
+    [MEDIA_TYPES.dockerSchema1, 'schema1'],
     ['application/json', undefined],
     [undefined, undefined],
   ])('%s is %s', (contentType, kind) => {
