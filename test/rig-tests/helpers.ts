@@ -1,6 +1,6 @@
 // Small HTTP helpers for the rig's own tests.
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 
 export const basic = (user: string, pass: string) =>
   `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -44,28 +44,35 @@ export function rawRequest(
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
+    let error: NodeJS.ErrnoException | undefined;
+    let responded = false;
+    const onResponse = (res: IncomingMessage) => {
+      responded = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (e) => {
+        error ??= e;
+      });
+      res.on('close', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          error,
+          complete: res.complete,
+        }),
+      );
+    };
     const req = request(
       url,
       { method: options.method ?? 'GET', headers: options.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let error: NodeJS.ErrnoException | undefined;
-        const finish = () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-            error,
-            complete: res.complete,
-          });
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (e) => {
-          error = e;
-        });
-        res.on('close', finish);
-      },
+      onResponse,
     );
-    req.on('error', reject);
+    // After the headers, a socket error belongs to the body: report it in the result, do not throw.
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (responded) error ??= e;
+      else reject(e);
+    });
     req.end(options.body);
   });
 }

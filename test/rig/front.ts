@@ -370,9 +370,7 @@ async function streamBody(
     if (res.destroyed) return false;
     served += chunk.length;
     record.bytes = served;
-    if (!res.write(chunk)) {
-      await Promise.race([once(res, 'drain'), once(res, 'close')]);
-    }
+    if (!res.write(chunk)) await drainOrClose(res);
     return !res.destroyed;
   };
   try {
@@ -405,6 +403,18 @@ async function streamBody(
     up.destroy();
   }
   if (!res.destroyed) res.end();
+}
+
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 async function cutConnection(res: ServerResponse, how: 'reset' | 'truncate'): Promise<void> {
