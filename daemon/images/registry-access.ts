@@ -3,7 +3,7 @@
 
 import { TokenCache } from '../../protocol/index.ts';
 import { type Authorizer, ChallengeMemory } from '../registry/authorizer.ts';
-import { ClassicAuthorizer } from '../registry/classic-authorizer.ts';
+import { ClassicAuthorizer, type ClassicAuthorizerOptions } from '../registry/classic-authorizer.ts';
 import { credentialHost } from '../registry/credential-host.ts';
 import { type Endpoint, networkHost, resolveEndpoint } from '../registry/endpoint.ts';
 import { ForwardingAuthorizer } from '../registry/forwarding-authorizer.ts';
@@ -38,7 +38,7 @@ export class RegistryAccess {
     await this.transport.close();
   }
 
-  authorizer(mode: AuthMode, domain: string): Authorizer {
+  authorizer(mode: AuthMode, domain: string, login?: ClassicAuthorizerOptions['login']): Authorizer {
     const host = credentialHost(mode.auth, domain);
     return mode.clientAuth
       ? new ForwardingAuthorizer(mode.auth, host, this.#memory)
@@ -46,8 +46,10 @@ export class RegistryAccess {
           auth: mode.auth,
           credentialHost: host,
           memory: this.#memory,
-          tokens: this.#tokens,
+          // A login must reach the token server to get its refresh token, so it never reads the shared cache.
+          tokens: login ? new TokenCache() : this.#tokens,
           clientId: this.#o.clientId,
+          ...(login ? { login } : {}),
         });
   }
 
@@ -55,13 +57,18 @@ export class RegistryAccess {
     domain: string,
     repository: string,
     mode: AuthMode,
-    options: { signal?: AbortSignal; onRetry?: (n: RetryNotice) => void; mirrors?: boolean } = {},
+    options: {
+      signal?: AbortSignal;
+      onRetry?: (n: RetryNotice) => void;
+      mirrors?: boolean;
+      login?: ClassicAuthorizerOptions['login'];
+    } = {},
   ): Promise<RepositoryClient> {
     const origin = await resolveEndpoint(domain, this.#o);
     const mirrors = options.mirrors === false ? [] : await this.#mirrors(domain);
     return new RepositoryClient({
       transport: this.transport,
-      authorizer: this.authorizer(mode, domain),
+      authorizer: this.authorizer(mode, domain, options.login),
       endpoints: [...mirrors, origin],
       repository,
       ...(options.signal ? { signal: options.signal } : {}),

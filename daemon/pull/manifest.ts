@@ -1,7 +1,12 @@
 // Manifests and indexes parsed from untrusted registry JSON into typed values; schema1 is refused by name.
 
 import type { OCIDescriptor, OCIPlatform } from '../../api-spec/types.ts';
-import { MEDIA_TYPES } from '../../protocol/index.ts';
+import {
+  IMAGE_MANIFEST_MEDIA_TYPES,
+  INDEX_MEDIA_TYPES,
+  MEDIA_TYPES,
+  SCHEMA1_MEDIA_TYPES,
+} from '../../protocol/index.ts';
 
 export interface ImageManifest {
   kind: 'manifest';
@@ -20,9 +25,9 @@ export class UnsupportedManifestError extends Error {
   override readonly name = 'UnsupportedManifestError';
 }
 
-const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList]);
-const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
-const SCHEMA1_TYPES = new Set<string>([MEDIA_TYPES.dockerSchema1, MEDIA_TYPES.dockerSchema1Signed]);
+const INDEX_TYPES = new Set(INDEX_MEDIA_TYPES);
+const MANIFEST_TYPES = new Set(IMAGE_MANIFEST_MEDIA_TYPES);
+const SCHEMA1_TYPES = new Set(SCHEMA1_MEDIA_TYPES);
 
 export function parseManifest(bytes: Buffer, contentType: string, where: string): ImageManifest | ImageIndex {
   let json: unknown;

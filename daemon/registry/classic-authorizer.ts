@@ -27,6 +27,8 @@ export interface ClassicAuthorizerOptions {
   /** Daemon-wide, so a second pull within a token's life costs no 401 and no token request. */
   tokens: TokenCache;
   clientId: string;
+  /** docker login: ask for an offline token and report the refresh token the token server issues. */
+  login?: { onRefreshToken(token: string): void };
 }
 
 export class ClassicAuthorizer implements Authorizer {
@@ -111,7 +113,11 @@ export class ClassicAuthorizer implements Authorizer {
         scopes,
         credential,
         clientId: this.#o.clientId,
+        ...(this.#o.login ? { offline: true } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
+      }).then((response) => {
+        if (response.refreshToken && this.#o.login) this.#o.login.onRefreshToken(response.refreshToken);
+        return response;
       }),
     );
     return entry.token;

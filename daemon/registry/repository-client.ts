@@ -2,7 +2,8 @@
 // fall back to the origin when a mirror fails; writes go to the origin only.
 
 import { createHash } from 'node:crypto';
-import { MANIFEST_ACCEPT, repositoryScope, type Scope } from '../../protocol/index.ts';
+import { Readable } from 'node:stream';
+import { MANIFEST_ACCEPT_HEADER, repositoryScope, type Scope } from '../../protocol/index.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -62,7 +63,7 @@ export class RepositoryClient {
 
   /** HEAD of a manifest by tag or digest: the digest without the body (an up-to-date image costs one request). */
   async headManifest(reference: string): Promise<ManifestHead | undefined> {
-    const response = await this.#read('HEAD', `manifests/${reference}`, { accept: MANIFEST_ACCEPT });
+    const response = await this.#read('HEAD', `manifests/${reference}`, { accept: MANIFEST_ACCEPT_HEADER });
     await response.body.dump();
     const digest = header(response, 'docker-content-digest');
     const mediaType = header(response, 'content-type');
@@ -75,7 +76,7 @@ export class RepositoryClient {
   }
 
   async getManifest(reference: string): Promise<FetchedManifest> {
-    const response = await this.#read('GET', `manifests/${reference}`, { accept: MANIFEST_ACCEPT });
+    const response = await this.#read('GET', `manifests/${reference}`, { accept: MANIFEST_ACCEPT_HEADER });
     const length = Number(header(response, 'content-length') ?? 0);
     if (length > MAX_MANIFEST_BYTES) {
       await response.body.dump();
@@ -147,7 +148,7 @@ export class RepositoryClient {
       path: location,
       scopes: this.#scopes('pull', 'push'),
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body,
+      body: () => Readable.from(body()),
       replayable: false,
     });
     if (put.statusCode !== 201) throw await responseError(this.origin.host, put, `upload ${digest}`);
@@ -167,6 +168,20 @@ export class RepositoryClient {
       throw await responseError(this.origin.host, response, `put manifest ${reference}`);
     await response.body.dump();
     return header(response, 'docker-content-digest');
+  }
+
+  /** Opens and cancels an upload session: the push scope is challenged now, before a stream has started. */
+  async probeUpload(): Promise<void> {
+    const start = await this.#send(this.origin, {
+      method: 'POST',
+      path: this.#path('blobs/uploads/'),
+      scopes: this.#scopes('pull', 'push'),
+      headers: { 'content-length': '0' },
+      replayable: true,
+    });
+    await start.body.dump();
+    if (start.statusCode !== 202) throw await responseError(this.origin.host, start, 'start upload');
+    await this.#cancelUpload(start);
   }
 
   /** GET /v2/ for login: the one place a ping is the request itself. */

@@ -1,0 +1,58 @@
+// GET /distribution/{name}/json: the registry's descriptor for a reference and the platforms it offers.
+
+import type { DistributionInspect, OCIPlatform } from '../../api-spec/types.ts';
+import { familiarName } from '../../protocol/index.ts';
+import { parseManifest } from '../pull/manifest.ts';
+import type { AuthMode } from './image-service.ts';
+import { parseImageReference } from './pull-service.ts';
+import type { RegistryAccess } from './registry-access.ts';
+import { mapRegistryError } from './registry-errors.ts';
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export async function distributionInspect(
+  access: RegistryAccess,
+  reference: string,
+  mode: AuthMode,
+  signal: AbortSignal,
+): Promise<DistributionInspect> {
+  const ref = parseImageReference(reference);
+  const repo = await access.repository(ref.domain, ref.path, mode, { signal });
+  try {
+    const fetched = await repo.getManifest(ref.digest ?? ref.tag ?? 'latest');
+    const parsed = parseManifest(fetched.bytes, fetched.mediaType, `manifest ${fetched.digest}`);
+    const descriptor = { mediaType: parsed.mediaType, digest: fetched.digest, size: fetched.size };
+    if (parsed.kind === 'index') {
+      const platforms = parsed.manifests.flatMap((m) => (m.platform ? [m.platform] : []));
+      return { Descriptor: descriptor, Platforms: platforms };
+    }
+    const config = await repo.openBlob(parsed.config.digest, 0, signal);
+    return { Descriptor: descriptor, Platforms: [platformOf(await readSmall(config.body))] };
+  } catch (err) {
+    throw mapRegistryError(err, { kind: 'pull', familiarName: familiarName(ref), familiarRef: ref.familiar });
+  }
+}
+
+async function readSmall(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_CONFIG_BYTES) throw new Error('image config over 1 MiB');
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+function platformOf(configBytes: Buffer): OCIPlatform {
+  const config = JSON.parse(configBytes.toString('utf8')) as {
+    os?: unknown;
+    architecture?: unknown;
+    variant?: unknown;
+  };
+  return {
+    os: typeof config.os === 'string' ? config.os : '',
+    architecture: typeof config.architecture === 'string' ? config.architecture : '',
+    ...(typeof config.variant === 'string' ? { variant: config.variant } : {}),
+  };
+}
