@@ -114,3 +114,17 @@ export class InvalidStoreFileError extends Error {
     this.path = path;
   }
 }
+
+/** `login` could not sign in to the registry (refused credentials, or an answer it cannot use). */
+export class RegistryLoginError extends Error {
+  override readonly name = 'RegistryLoginError';
+  readonly registry: string;
+  /** The registry's HTTP status, when the failure was one. */
+  readonly status: number | undefined;
+
+  constructor(registry: string, status: number | undefined, message: string) {
+    super(message);
+    this.registry = registry;
+    this.status = status;
+  }
+}

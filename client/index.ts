@@ -46,8 +46,19 @@ export {
   InvalidStoreFileError,
   InvalidStreamMessageError,
   LockTimeoutError,
+  RegistryLoginError,
   StreamError,
 } from './errors.ts';
+export type { RealmOptions } from './handlers/bearer-target.ts';
+export { login, type RegistryLoginOptions, type RegistryLoginResult } from './handlers/login.ts';
+export { createOAuthChallengeHandler, type OAuthChallengeHandlerOptions } from './handlers/oauth.ts';
+export {
+  type BasicCredentials,
+  type CredentialSource,
+  createTokenChallengeHandler,
+  credentialsFromStore,
+  type TokenChallengeHandlerOptions,
+} from './handlers/token.ts';
 export type { PullResult, PushResult } from './operation-summary.ts';
 export type { PingInfo } from './ping.ts';
 export { createDockerConfigStore, type DockerConfigStoreOptions } from './stores/docker-config.ts';
