@@ -114,7 +114,7 @@ export class ClassicAuthorizer implements Authorizer {
         credential,
         clientId: this.#o.clientId,
         ...(this.#o.login ? { offline: true } : {}),
-        ...(request.signal ? { signal: request.signal } : {}),
+        // No caller's signal: concurrent requests share this fetch, and one client leaving must not fail the rest.
       }).then((response) => {
         if (response.refreshToken && this.#o.login) this.#o.login.onRefreshToken(response.refreshToken);
         return response;
