@@ -33,6 +33,9 @@ export type ChallengeHandler = (
   challenge: AuthChallenge,
 ) => Promise<AuthConfig | undefined> | AuthConfig | undefined;
 
+/** What the built-in handlers return: a ChallengeHandler that always answers with a promise. */
+export type AsyncChallengeHandler = (challenge: AuthChallenge) => Promise<AuthConfig | undefined>;
+
 /** Raised by one attempt when the daemon relayed a registry challenge; only the loop below sees it. */
 export class RegistryChallenged extends Error {
   override readonly name = 'RegistryChallenged';

@@ -21,7 +21,12 @@ export {
   type Reference,
 } from '../protocol/index.ts';
 export type { AuthOption, AuthOptions } from './auth-option.ts';
-export { type AuthChallenge, type ChallengeHandler, DEFAULT_MAX_ROUNDS } from './challenge.ts';
+export {
+  type AsyncChallengeHandler,
+  type AuthChallenge,
+  type ChallengeHandler,
+  DEFAULT_MAX_ROUNDS,
+} from './challenge.ts';
 export { type DaemonAddress, resolveDaemonAddress } from './daemon-address.ts';
 export {
   type ChallengeOptions,

@@ -15,7 +15,7 @@ import {
   type TokenCredential,
   type TokenResponse,
 } from '../../protocol/index.ts';
-import type { AuthChallenge, ChallengeHandler } from '../challenge.ts';
+import type { AsyncChallengeHandler, AuthChallenge } from '../challenge.ts';
 import type { TokenEntry, TokenStore } from '../stores/token-store.ts';
 import { type BearerTarget, bearerTarget, type RealmOptions } from './bearer-target.ts';
 
@@ -28,7 +28,7 @@ export interface OAuthChallengeHandlerOptions extends RealmOptions {
   now?: () => number;
 }
 
-export function createOAuthChallengeHandler(options: OAuthChallengeHandlerOptions): ChallengeHandler {
+export function createOAuthChallengeHandler(options: OAuthChallengeHandlerOptions): AsyncChallengeHandler {
   // Access tokens by host, realm, service and scope; concurrent challenges for one key share one refresh.
   const cache = new TokenCache(options.now ? { now: options.now } : {});
   return async (challenge: AuthChallenge): Promise<AuthConfig | undefined> => {

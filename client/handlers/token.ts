@@ -5,7 +5,7 @@
 import type { Dispatcher } from 'undici';
 import type { AuthConfig } from '../../api-spec/index.ts';
 import { fetchToken, TokenCache, type TokenCredential, tokenCacheKey } from '../../protocol/index.ts';
-import type { AuthChallenge, ChallengeHandler } from '../challenge.ts';
+import type { AsyncChallengeHandler, AuthChallenge } from '../challenge.ts';
 import type { TokenStore } from '../stores/token-store.ts';
 import { bearerTarget, type RealmOptions } from './bearer-target.ts';
 
@@ -25,7 +25,9 @@ export interface TokenChallengeHandlerOptions extends RealmOptions {
   dispatcher?: Dispatcher;
 }
 
-export function createTokenChallengeHandler(options: TokenChallengeHandlerOptions = {}): ChallengeHandler {
+export function createTokenChallengeHandler(
+  options: TokenChallengeHandlerOptions = {},
+): AsyncChallengeHandler {
   // Tokens are reused across operations until shortly before they expire.
   const cache = new TokenCache();
   return async (challenge: AuthChallenge): Promise<AuthConfig | undefined> => {

@@ -27,7 +27,7 @@ export class FetchDispatcher extends Dispatcher {
           signal: controller.signal,
         });
         const raw: Buffer[] = [];
-        response.headers.forEach((value, name) => raw.push(Buffer.from(name), Buffer.from(value)));
+        for (const [name, value] of response.headers) raw.push(Buffer.from(name), Buffer.from(value));
         h.onHeaders?.(response.status, raw, () => {}, response.statusText);
         const body = Buffer.from(await response.arrayBuffer());
         if (body.length > 0) h.onData?.(body);
