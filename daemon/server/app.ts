@@ -1,0 +1,100 @@
+// The Engine API application: fastify configured for moby's conventions, with one plugin per area.
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DaemonConfig } from '../config.ts';
+import { InvalidParameterError } from '../errors.ts';
+import type { ImageService } from '../images/image-service.ts';
+import type { Logger } from '../log.ts';
+import type { RouteContext } from './context.ts';
+import { distributionRoutes } from './distribution.ts';
+import { formatSchemaError, installErrorHandling } from './errors.ts';
+import { imageRoutes } from './images.ts';
+import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './openapi.ts';
+import { RequestLogController } from './request-log.ts';
+import { ActiveStreams } from './stream.ts';
+import { systemRoutes } from './system.ts';
+import { installVersioning, rewriteUrl } from './version.ts';
+
+export interface ServerOptions {
+  service: ImageService;
+  config: DaemonConfig;
+  logger: Logger;
+  /** Another openapi.yaml (tests); the repository's by default. */
+  openapiPath?: string;
+}
+
+export interface EngineServer {
+  app: FastifyInstance;
+  /** Pulls, pushes and event streams in flight, for shutdown. */
+  streams: ActiveStreams;
+}
+
+/** Builds the ready application; serve it with `http.createServer(app.routing)`. */
+export async function buildServer(options: ServerOptions): Promise<EngineServer> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new RequestLogController(),
+    genReqId: requestIdGenerator(),
+    exposeHeadRoutes: false,
+    rewriteUrl,
+    // Digest references are longer than find-my-way's default 100-character parameter.
+    routerOptions: { maxParamLength: 4096 },
+    schemaErrorFormatter: formatSchemaError,
+  });
+  const doc = loadOpenApi(options.openapiPath);
+  const streams = new ActiveStreams();
+
+  // Compiled once at start: strings from the query, path and headers are coerced, JSON bodies are not.
+  const paramAjv = createSchemaAjv({ coerce: true });
+  const bodyAjv = createSchemaAjv({ coerce: false });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
+  );
+
+  installBodyParsers(app);
+  installVersioning(app);
+  installErrorHandling(app);
+
+  const routes = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const m of [route.method].flat()) routes.add(`${m} ${route.url}`);
+  });
+  const ctx: RouteContext = { service: options.service, streams, doc, config: options.config };
+  await app.register(systemRoutes, ctx);
+  await app.register(imageRoutes, ctx);
+  await app.register(distributionRoutes, ctx);
+
+  const missing = listOperations(doc).filter((op) => !routes.has(`${op.method} ${fastifyUrl(op.path)}`));
+  if (missing.length > 0) {
+    throw new Error(
+      `openapi.yaml operations without a route: ${missing.map((op) => op.operationId).join(', ')}`,
+    );
+  }
+  await app.ready();
+  return { app, streams };
+}
+
+/**
+ * JSON bodies are parsed (an empty one is no body); every other body is ignored unread, as moby ignores them on these
+ * routes (docker-modem repeats POST options as JSON; the CLI sends text/plain with no content).
+ */
+function installBodyParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new InvalidParameterError(`invalid JSON body: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+}
+
+/** Short ids, unique per daemon run: a random prefix and a counter. */
+function requestIdGenerator(): () => string {
+  const prefix = randomBytes(3).toString('hex');
+  let n = 0;
+  return () => `${prefix}-${(++n).toString(36)}`;
+}

@@ -1,0 +1,12 @@
+import type { DaemonConfig } from '../config.ts';
+import type { ImageService } from '../images/image-service.ts';
+import type { OpenApiDocument } from './openapi.ts';
+import type { ActiveStreams } from './stream.ts';
+
+/** What every route plugin is given (plugin options, not globals). */
+export interface RouteContext {
+  service: ImageService;
+  streams: ActiveStreams;
+  doc: OpenApiDocument;
+  config: DaemonConfig;
+}

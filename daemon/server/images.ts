@@ -1,0 +1,93 @@
+// Image routes: create (pull), list, inspect, delete, tag, push, prune.
+import type { FastifyInstance } from 'fastify';
+import { compareApiVersions } from '../../api-spec/api-version.ts';
+import { parseBoolParam } from '../../api-spec/bool-param.ts';
+import { parseFilters } from '../../api-spec/filters.ts';
+import { InvalidParameterError, NotImplementedError } from '../errors.ts';
+import type { RouteContext } from './context.ts';
+import { parsePlatformJson, parsePlatformParam } from './platform.ts';
+import { checkTag, pullReference, splitTag } from './references.ts';
+import { authModeOf } from './request-auth.ts';
+import { addOperation } from './routes.ts';
+import { streamJob } from './stream.ts';
+
+interface NameParams {
+  name: string;
+}
+
+/** API versions before 1.44 still expect VirtualSize (= Size) on list and inspect items, as moby back-fills. */
+function withVirtualSize<T extends { Size: number }>(apiVersion: string, item: T): T {
+  return compareApiVersions(apiVersion, '1.44') < 0 ? { ...item, VirtualSize: item.Size } : item;
+}
+
+export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  const { service, doc, streams } = ctx;
+
+  addOperation(app, doc, 'POST', '/images/create', async (request, reply) => {
+    const q = request.query as { fromImage?: string; fromSrc?: string; tag?: string; platform?: string };
+    if (q.fromSrc !== undefined && q.fromSrc !== '') {
+      throw new NotImplementedError(
+        'importing images (fromSrc) is not implemented by Dockhand; only pulls are',
+      );
+    }
+    if (q.fromImage === undefined || q.fromImage === '') {
+      throw new InvalidParameterError('either fromImage or fromSrc must be set');
+    }
+    const reference = pullReference(q.fromImage, q.tag);
+    const platform = parsePlatformParam(q.platform);
+    const mode = authModeOf(request);
+    const scope = streams.open(reply);
+    const job = await service.pull({ reference, ...mode, ...(platform ? { platform } : {}) }, scope.signal);
+    await streamJob(reply, job, scope, request.log);
+  });
+
+  addOperation(app, doc, 'POST', '/images/{name}/push', async (request, reply) => {
+    const { name } = request.params as NameParams;
+    const q = request.query as { tag?: string; platform?: string };
+    const { repository, tag: nameTag } = splitTag(name);
+    const tag = q.tag !== undefined && q.tag !== '' ? checkTag(q.tag, 'tag') : nameTag;
+    const platform = parsePlatformJson(q.platform, 'platform');
+    const mode = authModeOf(request);
+    const scope = streams.open(reply);
+    const job = await service.push(
+      { name: repository, ...mode, ...(tag ? { tag } : {}), ...(platform ? { platform } : {}) },
+      scope.signal,
+    );
+    await streamJob(reply, job, scope, request.log);
+  });
+
+  addOperation(app, doc, 'GET', '/images/json', async (request) => {
+    const q = request.query as { all?: string; digests?: string; filters?: string };
+    const images = await service.list({
+      all: parseBoolParam(q.all),
+      digests: parseBoolParam(q.digests),
+      filters: parseFilters(q.filters),
+    });
+    return images.map((image) => withVirtualSize(request.apiVersion, image));
+  });
+
+  addOperation(app, doc, 'GET', '/images/{name}/json', async (request) => {
+    const { name } = request.params as NameParams;
+    return withVirtualSize(request.apiVersion, await service.inspect(name));
+  });
+
+  addOperation(app, doc, 'DELETE', '/images/{name}', async (request) => {
+    const { name } = request.params as NameParams;
+    const q = request.query as { force?: string; noprune?: string };
+    return service.remove(name, { force: parseBoolParam(q.force), noprune: parseBoolParam(q.noprune) });
+  });
+
+  addOperation(app, doc, 'POST', '/images/{name}/tag', async (request, reply) => {
+    const { name } = request.params as NameParams;
+    const q = request.query as { repo: string; tag?: string };
+    const target = splitTag(q.repo);
+    const tag = q.tag !== undefined && q.tag !== '' ? q.tag : target.tag;
+    await service.tag(name, target.repository, tag === undefined ? undefined : checkTag(tag, 'tag'));
+    return reply.code(201).send();
+  });
+
+  addOperation(app, doc, 'POST', '/images/prune', async (request) => {
+    const q = request.query as { filters?: string };
+    return service.prune(parseFilters(q.filters));
+  });
+}

@@ -1,0 +1,165 @@
+// openapi.yaml is the one description of the routes: this module loads it once, resolves its $refs, and derives the
+// fastify route schemas (querystring, params, headers, body) from each operation.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import formatsPlugin from 'ajv-formats';
+import type { FastifySchema } from 'fastify';
+import { parse } from 'yaml';
+
+export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
+
+export type JsonSchema = Record<string, unknown>;
+
+export interface Parameter {
+  name: string;
+  in: 'query' | 'path' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: JsonSchema;
+}
+
+export interface MediaType {
+  schema?: JsonSchema;
+}
+
+export interface ResponseObject {
+  description?: string;
+  headers?: Record<string, { required?: boolean; schema?: JsonSchema }>;
+  content?: Record<string, MediaType>;
+  /** Dockhand's extension: the body is a stream of values of the schema, one JSON value per line. */
+  'x-dockhand-json-lines'?: boolean;
+}
+
+export interface OperationObject {
+  operationId: string;
+  parameters?: Parameter[];
+  requestBody?: { required?: boolean; content: Record<string, MediaType> };
+  responses: Record<string, ResponseObject>;
+}
+
+export interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, OperationObject>>;
+  'x-dockhand-unmatched-route'?: ResponseObject;
+  [key: string]: unknown;
+}
+
+export interface Operation extends OperationObject {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** The OpenAPI path template, e.g. `/images/{name}/json`. */
+  path: string;
+}
+
+const HTTP_METHODS = ['get', 'head', 'post', 'put', 'delete', 'patch', 'options'];
+
+const cache = new Map<string, OpenApiDocument>();
+
+/** Parses openapi.yaml (YAML aliases allowed) and inlines every local `$ref`; cached per file. */
+export function loadOpenApi(path: string = OPENAPI_PATH): OpenApiDocument {
+  const cached = cache.get(path);
+  if (cached) return cached;
+  const raw = parse(readFileSync(path, 'utf8'), { maxAliasCount: -1 }) as unknown;
+  const doc = dereference(raw, raw, []) as OpenApiDocument;
+  cache.set(path, doc);
+  return doc;
+}
+
+export function listOperations(doc: OpenApiDocument): Operation[] {
+  const out: Operation[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (HTTP_METHODS.includes(method)) out.push({ ...op, method: method.toUpperCase(), path });
+    }
+  }
+  return out;
+}
+
+export function findOperation(doc: OpenApiDocument, method: string, path: string): Operation {
+  const op = doc.paths[path]?.[method.toLowerCase()];
+  if (!op) throw new Error(`openapi.yaml has no operation ${method} ${path}`);
+  return { ...op, method: method.toUpperCase(), path };
+}
+
+/** `/images/{name}/json` → `/images/:name/json` (the server percent-encodes names with '/' before routing). */
+export function fastifyUrl(openapiPath: string): string {
+  return openapiPath.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+/** The fastify schema of one operation: its parameters by location, and its request body by media type. */
+export function routeSchema(op: Operation): FastifySchema {
+  const schema: FastifySchema = {};
+  const query = objectSchema(op.parameters, 'query', (n) => n);
+  const params = objectSchema(op.parameters, 'path', (n) => n);
+  const headers = objectSchema(op.parameters, 'header', (n) => n.toLowerCase());
+  if (query) schema.querystring = query;
+  if (params) schema.params = params;
+  if (headers) schema.headers = headers;
+  if (op.requestBody) {
+    const content: Record<string, { schema: JsonSchema }> = {};
+    for (const [mediaType, media] of Object.entries(op.requestBody.content)) {
+      if (media.schema) content[mediaType] = { schema: media.schema };
+    }
+    schema.body = { content };
+  }
+  return schema;
+}
+
+function objectSchema(
+  parameters: Parameter[] | undefined,
+  where: Parameter['in'],
+  key: (name: string) => string,
+): JsonSchema | undefined {
+  const selected = (parameters ?? []).filter((p) => p.in === where);
+  if (selected.length === 0) return undefined;
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const p of selected) {
+    properties[key(p.name)] = p.schema ?? {};
+    if (p.required) required.push(key(p.name));
+  }
+  return { type: 'object', properties, required };
+}
+
+/** An Ajv for OpenAPI 3.1 schemas (JSON Schema 2020-12); `coerce` for query, path and header strings. */
+export function createSchemaAjv(options: { coerce: boolean; allErrors?: boolean }): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: true,
+    allowUnionTypes: true,
+    allErrors: options.allErrors ?? false,
+    coerceTypes: options.coerce ? 'array' : false,
+    useDefaults: options.coerce,
+  });
+  // ajv-formats is CommonJS: under NodeNext its default import is the module object, whose `default` is the plugin.
+  formatsPlugin.default(ajv);
+  return ajv;
+}
+
+function dereference(node: unknown, root: unknown, trail: string[]): unknown {
+  if (Array.isArray(node)) return node.map((v) => dereference(v, root, trail));
+  if (node === null || typeof node !== 'object') return node;
+  const record = node as Record<string, unknown>;
+  const ref = record['$ref'];
+  if (typeof ref === 'string') {
+    if (trail.includes(ref)) throw new Error(`openapi.yaml: circular $ref ${[...trail, ref].join(' -> ')}`);
+    const { $ref: _, ...siblings } = record;
+    const target = dereference(resolvePointer(root, ref), root, [...trail, ref]) as Record<string, unknown>;
+    return { ...target, ...(dereference(siblings, root, trail) as Record<string, unknown>) };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) out[k] = dereference(v, root, trail);
+  return out;
+}
+
+function resolvePointer(root: unknown, ref: string): unknown {
+  if (!ref.startsWith('#/')) throw new Error(`openapi.yaml: only local $refs are supported, got ${ref}`);
+  let node = root;
+  for (const part of ref.slice(2).split('/')) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (node === null || typeof node !== 'object' || !(key in node)) {
+      throw new Error(`openapi.yaml: $ref ${ref} does not resolve`);
+    }
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}

@@ -1,0 +1,93 @@
+// Long responses (pull, push, events): each runs under an AbortSignal that fires when its client goes away or the
+// daemon shuts down, and a job's messages become a JSON-lines body that starts only with the first message.
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import { formatMessageLine, type JSONMessage } from '../../api-spec/json-message.ts';
+import { RegistryChallengeError } from '../errors.ts';
+import type { StreamingJob } from '../images/image-service.ts';
+import { challengeStreamMessage } from './challenge.ts';
+
+export interface StreamScope {
+  readonly signal: AbortSignal;
+  /** True once the client disconnected before the response was complete. */
+  readonly clientGone: boolean;
+}
+
+/** The streams in flight, so shutdown can abort them all. */
+export class ActiveStreams {
+  readonly #controllers = new Set<AbortController>();
+
+  open(reply: FastifyReply): StreamScope {
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    let clientGone = false;
+    reply.raw.once('close', () => {
+      this.#controllers.delete(controller);
+      if (!reply.raw.writableFinished) {
+        clientGone = true;
+        controller.abort(new Error('the client disconnected'));
+      }
+    });
+    return {
+      signal: controller.signal,
+      get clientGone() {
+        return clientGone;
+      },
+    };
+  }
+
+  abortAll(reason: Error): void {
+    for (const c of this.#controllers) c.abort(reason);
+  }
+
+  get size(): number {
+    return this.#controllers.size;
+  }
+}
+
+/**
+ * Runs a prepared job into the response. Nothing is written until its first message, so a failure before that
+ * (a registry challenge included) is thrown for the error handler to answer with an HTTP status, as moby does while
+ * nothing is flushed. After the first message, failures become the stream's last line.
+ */
+export async function streamJob(
+  reply: FastifyReply,
+  job: StreamingJob,
+  scope: StreamScope,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  const raw = reply.raw;
+  let started = false;
+  const emit = (message: JSONMessage): void => {
+    if (scope.clientGone || raw.writableEnded) return;
+    if (!started) {
+      started = true;
+      reply.hijack();
+      raw.writeHead(200, { 'Content-Type': 'application/json' });
+    }
+    raw.write(formatMessageLine(message));
+  };
+  try {
+    await job.run(emit, scope.signal);
+  } catch (err) {
+    if (scope.clientGone) {
+      reply.hijack();
+      return;
+    }
+    if (!started) throw err;
+    log.warn({ err }, 'stream ended with an error');
+    if (!raw.writableEnded) raw.end(formatMessageLine(errorMessage(err)));
+    return;
+  }
+  if (!started) {
+    if (scope.clientGone) reply.hijack();
+    else reply.code(200).type('application/json').send('');
+    return;
+  }
+  if (!raw.writableEnded) raw.end();
+}
+
+function errorMessage(err: unknown): JSONMessage {
+  if (err instanceof RegistryChallengeError) return challengeStreamMessage(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return { errorDetail: { message }, error: message };
+}

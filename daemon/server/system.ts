@@ -1,0 +1,71 @@
+// System routes: _ping (GET and HEAD), version, info, events and auth (docker login).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseAuthConfig } from '../../api-spec/auth-config.ts';
+import type { EventMessage } from '../../api-spec/types.ts';
+import type { RouteContext } from './context.ts';
+import { forVersion, inTimeRange, matchesFilters, parseEventQuery } from './event-query.ts';
+import { clientAuthOf } from './request-auth.ts';
+import { addOperation } from './routes.ts';
+import { systemInfoTemplate, systemVersion, withLive } from './system-info.ts';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const PING_HEADERS = {
+  'Content-Type': 'text/plain; charset=utf-8',
+  'Cache-Control': 'no-cache, no-store, must-revalidate',
+  Pragma: 'no-cache',
+  Swarm: 'inactive',
+};
+
+export async function systemRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
+  const { service, doc } = ctx;
+  const version = systemVersion();
+  const info = systemInfoTemplate(ctx.config);
+
+  addOperation(app, doc, 'GET', '/_ping', (_req, reply) => reply.headers(PING_HEADERS).send('OK'));
+  addOperation(app, doc, 'HEAD', '/_ping', (_req, reply) => reply.headers(PING_HEADERS).send(''));
+  addOperation(app, doc, 'GET', '/version', async () => version);
+  addOperation(app, doc, 'GET', '/info', async () => withLive(info, await service.count()));
+
+  addOperation(app, doc, 'POST', '/auth', async (request) => {
+    const auth = parseAuthConfig(request.body, 'POST /auth body');
+    return service.login({ auth, clientAuth: clientAuthOf(request) });
+  });
+
+  addOperation(app, doc, 'GET', '/events', (request, reply) => streamEvents(request, reply, ctx));
+}
+
+/** Past events in range first, then live ones, until `until` passes or the client (or the daemon) goes away. */
+async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext): Promise<void> {
+  const query = parseEventQuery(request.query as { since?: string; until?: string; filters?: string });
+  const scope = ctx.streams.open(reply);
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, { 'Content-Type': 'application/json' });
+  raw.flushHeaders();
+
+  const write = (event: EventMessage) => {
+    if (inTimeRange(event, query) && matchesFilters(event, query.filters) && !raw.writableEnded) {
+      raw.write(`${JSON.stringify(forVersion(event, request.apiVersion))}\n`);
+    }
+  };
+  // history() and subscribe() in the same tick: no event can fall between them.
+  const past = ctx.service.events.history();
+  const unsubscribe = ctx.service.events.subscribe(write);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (const event of past) write(event);
+    const remainingMs = query.until === undefined ? Number.POSITIVE_INFINITY : query.until / 1e6 - Date.now();
+    if (remainingMs > 0 && !scope.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        scope.signal.addEventListener('abort', () => resolve(), { once: true });
+        // Beyond setTimeout's range (~24 days) the stream simply stays open until the client leaves.
+        if (remainingMs <= MAX_TIMER_MS) timer = setTimeout(resolve, remainingMs);
+      });
+    }
+  } finally {
+    unsubscribe();
+    clearTimeout(timer);
+    if (!raw.writableEnded) raw.end();
+  }
+}
