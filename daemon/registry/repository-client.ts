@@ -123,10 +123,8 @@ export class RepositoryClient {
     });
     await response.body.dump();
     if (response.statusCode === 201) return true;
-    if (response.statusCode === 202) {
-      await this.#cancelUpload(response);
-      return false;
-    }
+    // A 202 opened an upload session instead; it is left to expire, since cancelling needs the delete scope.
+    if (response.statusCode === 202) return false;
     throw await responseError(this.origin.host, response, `mount ${digest} from ${from}`);
   }
 
@@ -170,7 +168,10 @@ export class RepositoryClient {
     return header(response, 'docker-content-digest');
   }
 
-  /** Opens and cancels an upload session: the push scope is challenged now, before a stream has started. */
+  /**
+   * Opens an upload session so the push scope is challenged now, before a stream has started. The session is left
+   * to expire: cancelling it would need the delete scope.
+   */
   async probeUpload(): Promise<void> {
     const start = await this.#send(this.origin, {
       method: 'POST',
@@ -179,9 +180,8 @@ export class RepositoryClient {
       headers: { 'content-length': '0' },
       replayable: true,
     });
-    await start.body.dump();
     if (start.statusCode !== 202) throw await responseError(this.origin.host, start, 'start upload');
-    await this.#cancelUpload(start);
+    await start.body.dump();
   }
 
   /** GET /v2/ for login: the one place a ping is the request itself. */
@@ -231,18 +231,6 @@ export class RepositoryClient {
           throw err;
       }
     }
-  }
-
-  async #cancelUpload(response: RegistryResponse): Promise<void> {
-    const location = header(response, 'location');
-    if (!location) return;
-    const cancel = await this.#send(this.origin, {
-      method: 'DELETE',
-      path: new URL(location, response.url).toString(),
-      scopes: this.#scopes('pull', 'push'),
-      replayable: true,
-    });
-    await cancel.body.dump();
   }
 }
 
