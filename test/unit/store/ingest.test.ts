@@ -62,7 +62,7 @@ describe('Ingest', () => {
     await ingest.commit();
     expect(seen.every((s) => s === false)).toBe(true);
     expect(progress.at(-1)).toBe(b.size);
-    expect(await readFile(final)).toEqual(b.bytes);
+    expect((await readFile(final)).equals(b.bytes)).toBe(true);
     expect(await exists(partial)).toBe(false);
     expect(await store.ingest(b)).toBeUndefined();
     await store.close();
