@@ -1,0 +1,138 @@
+// The real Docker clients, unchanged, against Dockhand: docker CLI login + pull with stored credentials (htpasswd and
+// token registries) and push; dockerode; docker-py (Debian python3-docker).
+
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { docker } from '../helpers/docker-cli.ts';
+import { type Registry, startRegistry } from '../rig/registry.ts';
+import { type SeededImages, seedImages } from '../rig/seed.ts';
+import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
+
+const USER = { username: 'testuser', password: 'testpass' };
+let tokens: TokenServer;
+let tokenRegistry: Registry;
+let basicRegistry: Registry;
+let tokenImages: SeededImages;
+let basicImages: SeededImages;
+let daemon: TestDaemon;
+let config: string;
+
+beforeAll(async () => {
+  tokens = await startTokenServer({ users: { testuser: 'testpass' }, rotation: false });
+  [tokenRegistry, basicRegistry] = await Promise.all([
+    startRegistry({ auth: 'token', tokenServer: tokens }),
+    startRegistry({ auth: 'htpasswd', users: { testuser: 'testpass' } }),
+  ]);
+  [tokenImages, basicImages] = await Promise.all([
+    seedImages(tokenRegistry.host, USER),
+    seedImages(basicRegistry.host, USER),
+  ]);
+  daemon = await startTestDaemon();
+  config = await mkdtemp(join(tmpdir(), 'dockhand-cli-'));
+});
+
+afterAll(async () => {
+  await daemon?.close();
+  await Promise.all([tokenRegistry?.stop(), basicRegistry?.stop()]);
+  await tokens?.stop();
+  if (config) await rm(config, { recursive: true, force: true });
+});
+
+describe('docker CLI', () => {
+  it('logs in to the htpasswd registry, pulls with the stored credentials, pushes', async () => {
+    const wrong = await docker(
+      daemon.socket,
+      config,
+      ['login', basicRegistry.host, '-u', 'testuser', '--password-stdin'],
+      'nope\n',
+    );
+    expect(wrong.code).toBe(1);
+    const login = await docker(
+      daemon.socket,
+      config,
+      ['login', basicRegistry.host, '-u', 'testuser', '--password-stdin'],
+      'testpass\n',
+    );
+    expect(login.stdout).toContain('Login Succeeded');
+    const pull = await docker(daemon.socket, config, ['pull', basicImages.small.ref]);
+    expect(pull.stderr).toBe('');
+    expect(pull.stdout).toContain('Downloaded newer image');
+    const target = `${basicRegistry.host}/pushed:7`;
+    expect((await docker(daemon.socket, config, ['tag', basicImages.small.ref, target])).code).toBe(0);
+    const push = await docker(daemon.socket, config, ['push', target]);
+    expect(push.stderr).toBe('');
+    expect(push.stdout).toMatch(/7: digest: sha256:[0-9a-f]{64} size: \d+/);
+  });
+
+  it('logs in to the token registry (identity token stored), then pulls with it', async () => {
+    const login = await docker(
+      daemon.socket,
+      config,
+      ['login', tokenRegistry.host, '-u', 'testuser', '--password-stdin'],
+      'testpass\n',
+    );
+    expect(login.stdout).toContain('Login Succeeded');
+    const stored = JSON.parse(await readFile(join(config, 'config.json'), 'utf8')) as {
+      auths: Record<string, { identitytoken?: string }>;
+    };
+    expect(stored.auths[tokenRegistry.host]?.identitytoken).toBeTruthy();
+    const pull = await docker(daemon.socket, config, ['pull', tokenImages.multi.ref]);
+    expect(pull.stderr).toBe('');
+    expect(pull.stdout).toContain('Downloaded newer image');
+    expect(tokens.log().some((e) => e.grantType === 'refresh_token' && e.status === 200)).toBe(true);
+  });
+
+  it('reports a denied pull as dockerd does', async () => {
+    const pull = await docker(daemon.socket, join(config, 'empty'), [
+      'pull',
+      `${tokenRegistry.host}/small:1`,
+    ]);
+    expect(pull.code).toBe(1);
+    expect(pull.stderr).toContain('pull access denied');
+  });
+});
+
+describe('dockerode', () => {
+  it('pulls with followProgress, lists, inspects and checks auth', async () => {
+    const client = new Docker({ socketPath: daemon.socket });
+    const stream = await client.pull(basicImages['small-v2s2'].ref, {
+      authconfig: { ...USER, serveraddress: basicRegistry.host },
+    });
+    const output = await new Promise<{ status?: string }[]>((resolve, reject) =>
+      client.modem.followProgress(stream, (err: Error | null, res: { status?: string }[]) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
+    expect(output.some((m) => m.status?.startsWith('Status: Downloaded newer image'))).toBe(true);
+    const list = await client.listImages();
+    expect(list.some((i) => i.RepoTags?.includes(basicImages['small-v2s2'].ref))).toBe(true);
+    const inspect = await client.getImage(basicImages['small-v2s2'].ref).inspect();
+    expect(inspect.RepoTags).toContain(basicImages['small-v2s2'].ref);
+    const auth = await client.checkAuth({ ...USER, serveraddress: basicRegistry.host });
+    expect(auth.Status).toBe('Login Succeeded');
+  });
+});
+
+describe('docker-py (Debian python3-docker)', () => {
+  it('pulls and lists', async () => {
+    const script = [
+      'import docker, json, sys',
+      `c = docker.DockerClient(base_url='unix://${daemon.socket}')`,
+      `img = c.images.pull('${basicRegistry.host}/public/small', tag='1', auth_config={'username': 'testuser', 'password': 'testpass'})`,
+      'print(json.dumps({"pulled": img.tags, "listed": [t for i in c.images.list() for t in i.tags]}))',
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/python3', ['-c', script], { timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const result = JSON.parse(out) as { pulled: string[]; listed: string[] };
+    expect(result.pulled).toContain(`${basicRegistry.host}/public/small:1`);
+    expect(result.listed).toContain(`${basicRegistry.host}/public/small:1`);
+  });
+});
