@@ -63,6 +63,7 @@ export interface ImageRecord {
   platform: Platform;
   size: number;
   created?: string;
+  pulledAt?: string;
   lastTagTime: string;
 }
 
@@ -341,6 +342,7 @@ function toImage(id: string, refs: RefRecord[]): ImageRecord {
     lastTagTime: latest.taggedAt,
   };
   if (meta.created !== undefined) image.created = meta.created;
+  if (meta.pulledAt !== undefined) image.pulledAt = meta.pulledAt;
   return image;
 }
 

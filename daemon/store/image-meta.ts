@@ -15,6 +15,8 @@ export interface ImageMeta {
   size: number;
   /** The config's `created` (RFC 3339), when it has one. */
   created?: string;
+  /** When the image was pulled (RFC 3339), as the puller recorded it; absent for derived metadata. */
+  pulledAt?: string;
 }
 
 /** Validates metadata from a caller or from the metadata file. */
@@ -26,9 +28,10 @@ export function parseImageMeta(value: unknown, field = 'meta'): ImageMeta {
     platform: parsePlatform(value.platform, `${field}.platform`),
     size: parseSize(value.size, `${field}.size`),
   };
-  if (value.created !== undefined) {
-    if (typeof value.created !== 'string') throw new InvalidArgumentError(`${field}.created`, 'not a string');
-    meta.created = value.created;
+  for (const key of ['created', 'pulledAt'] as const) {
+    if (value[key] === undefined) continue;
+    if (typeof value[key] !== 'string') throw new InvalidArgumentError(`${field}.${key}`, 'not a string');
+    meta[key] = value[key];
   }
   return meta;
 }

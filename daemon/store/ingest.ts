@@ -45,6 +45,7 @@ export class Ingest {
   #hash;
   #offset: number;
   #verified = false;
+  #writing = false;
   #release: (() => void) | undefined;
 
   private constructor(layout: DataRootLayout, parsed: ParsedDigest, size: number, release: () => void) {
@@ -114,8 +115,22 @@ export class Ingest {
    */
   async write(source: ByteSource, options: IngestWriteOptions = {}): Promise<number> {
     this.#assertOpen();
+    if (this.#writing) throw new Error(`the ingest of ${this.digest} is already being written`);
     const { signal, onProgress } = options;
     signal?.throwIfAborted();
+    this.#writing = true;
+    try {
+      return await this.#write(source, signal, onProgress);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #write(
+    source: ByteSource,
+    signal: AbortSignal | undefined,
+    onProgress: ((bytesSoFar: number) => void) | undefined,
+  ): Promise<number> {
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const handle = await open(this.#partial, 'a');
     let written = 0;

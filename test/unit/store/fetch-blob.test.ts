@@ -151,6 +151,21 @@ describe('fetchBlob', () => {
     await store.close();
   });
 
+  it('commits a partial that already holds the whole blob without opening anything', async () => {
+    const store = await ContentStore.open(await tempRoot());
+    const b = blob(40_000);
+    await writeFile(join(store.root, 'oci', 'ingest', `${b.digest.slice(7)}.partial`), b.bytes);
+    const s = server(b.bytes);
+    expect(await store.fetchBlob(b, s.open)).toEqual({
+      status: 'fetched',
+      transferred: 0,
+      resumedFrom: b.size,
+      shared: false,
+    });
+    expect(s.offsets).toEqual([]);
+    await store.close();
+  });
+
   it('keeps the partial when the body ends early, and the next call resumes it', async () => {
     const store = await ContentStore.open(await tempRoot());
     const b = blob(50_000);

@@ -106,8 +106,16 @@ describe('ImageIndex', () => {
     const root = await tempRoot();
     let store = await Store.open(root);
     const image = await writeImage(store.content);
-    await store.images.setTag([`${SMALL}:1`, `${SMALL}@${image.manifest.digest}`], image.manifest);
+    const meta = {
+      imageId: image.config.digest,
+      manifestDigest: image.manifest.digest,
+      platform: { os: 'linux', architecture: 'amd64' },
+      size: 1234,
+      pulledAt: '2025-05-05T05:05:05.000Z',
+    };
+    await store.images.setTag([`${SMALL}:1`, `${SMALL}@${image.manifest.digest}`], image.manifest, meta);
     const before = store.images.list();
+    expect(before[0]).toMatchObject({ size: 1234, pulledAt: meta.pulledAt });
     await store.close();
     store = await Store.open(root);
     expect(store.images.repaired).toEqual([]);

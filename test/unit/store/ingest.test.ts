@@ -218,6 +218,23 @@ describe('Ingest', () => {
     await store.close();
   });
 
+  it('refuses a second write on the same ingest while one runs', async () => {
+    const store = await openStore();
+    const b = blob(10_000);
+    const gate = deferred();
+    async function* slow() {
+      await gate.promise;
+      yield b.bytes;
+    }
+    const ingest = await mustIngest(store, b);
+    const first = ingest.write(slow());
+    await expect(ingest.write(chunks(b.bytes))).rejects.toThrow(/already being written/);
+    gate.resolve();
+    await first;
+    await ingest.commit();
+    await store.close();
+  });
+
   it('an abort while the source stalls keeps the partial for a resume', async () => {
     const store = await openStore();
     const b = blob(10_000);
