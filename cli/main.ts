@@ -1,8 +1,9 @@
 // `dockhand` command line: `dockhand daemon [flags]` runs the Engine API daemon in the foreground.
-import { ConfigError, DAEMON_USAGE, type DaemonConfig, parseDaemonArgs } from '../daemon/config.ts';
-import type { ImageService } from '../daemon/images/image-service.ts';
+import { ConfigError, DAEMON_USAGE, parseDaemonArgs } from '../daemon/config.ts';
+import { createImageService } from '../daemon/images/index.ts';
 import { createLogger } from '../daemon/log.ts';
 import { closeOnSignals, DaemonStartError, describeAddress, startDaemon } from '../daemon/main.ts';
+import { DataRootLockedError } from '../daemon/store/index.ts';
 
 const USAGE = `Usage: dockhand COMMAND
 
@@ -11,30 +12,6 @@ Commands:
 
 Run 'dockhand daemon --help' for its flags.
 `;
-
-type ClosableImageService = ImageService & { close(): Promise<void> };
-
-interface ImageEngineModule {
-  createImageService(config: DaemonConfig): Promise<ClosableImageService>;
-}
-
-// The engine's factory module; a computed specifier so this file typechecks whether or not that module exists yet.
-const IMAGE_ENGINE_MODULE = ['..', 'daemon', 'images', 'index.ts'].join('/');
-
-async function loadImageEngine(): Promise<ImageEngineModule> {
-  let mod: Partial<ImageEngineModule>;
-  try {
-    mod = (await import(IMAGE_ENGINE_MODULE)) as Partial<ImageEngineModule>;
-  } catch (err) {
-    throw new DaemonStartError(
-      `cannot load the image engine (daemon/images/index.ts): ${(err as Error).message}`,
-    );
-  }
-  if (typeof mod.createImageService !== 'function') {
-    throw new DaemonStartError('daemon/images/index.ts does not export createImageService(config)');
-  }
-  return mod as ImageEngineModule;
-}
 
 /** Resolves with an exit code, or undefined once the daemon serves (the process then lives until a signal). */
 async function runDaemon(argv: string[]): Promise<number | undefined> {
@@ -45,8 +22,7 @@ async function runDaemon(argv: string[]): Promise<number | undefined> {
   }
   const { config } = args;
   const logger = createLogger({ level: config.logLevel });
-  const engine = await loadImageEngine();
-  const imageService = await engine.createImageService(config);
+  const imageService = await createImageService(config);
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon(config, { imageService, logger });
@@ -80,7 +56,8 @@ try {
   const code = await main(process.argv.slice(2));
   if (code !== undefined) process.exitCode = code;
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof DaemonStartError) {
+  // Expected start-up failures (bad flags, a data root in use, a socket taken) read as one line; bugs keep their stack.
+  if (err instanceof ConfigError || err instanceof DaemonStartError || err instanceof DataRootLockedError) {
     process.stderr.write(`dockhand: ${err.message}\n`);
     process.exitCode = 2;
   } else {
