@@ -160,7 +160,7 @@ describe('cancellation before the answer', () => {
     });
     const controller = new AbortController();
     const pulling = c.pull('127.0.0.1:5000/small:1', { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 50));
+    await daemon!.waitForCalls(1);
     controller.abort(new Error('gave up waiting'));
     await expect(pulling).rejects.toThrow('gave up waiting');
     await daemon!.calls()[0]!.closed;

@@ -23,6 +23,8 @@ export interface FakeDaemon {
   requests: RecordedRequest[];
   /** Requests other than the /_ping negotiation. */
   calls(): RecordedRequest[];
+  /** Resolves once `count` such requests have arrived. */
+  waitForCalls(count: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
 }
 
@@ -61,10 +63,15 @@ export async function startFakeDaemon(route: Route, options: FakeDaemonOptions =
     }
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const calls = () => requests.filter((r) => r.url.pathname !== '/_ping');
   return {
     socketPath,
     requests,
-    calls: () => requests.filter((r) => r.url.pathname !== '/_ping'),
+    calls,
+    async waitForCalls(count) {
+      while (calls().length < count) await new Promise((r) => setTimeout(r, 10));
+      return calls();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
