@@ -97,6 +97,7 @@ describe('startFront', () => {
         bytes: 100,
         upstream: true,
         faults: [],
+        error: undefined,
       });
       expect(manifest).toMatchObject({ kind: 'manifest', status: 401, auth: { present: false } });
       expect(manifest!.challenges[0]).toContain('scope="repository:small:pull"');
@@ -112,6 +113,24 @@ describe('startFront', () => {
       expect(res.status).toBe(202);
       expect(res.headers.get('location')).toMatch(new RegExp(`^${tokenFront.url}/v2/small/blobs/uploads/`));
       expect(tokenFront.requests()[0]).toMatchObject({ kind: 'upload', method: 'POST', status: 202 });
+    });
+
+    it('carries a skopeo push (POST, PATCH, PUT with bodies) through to the registry', async () => {
+      const built = await buildImage({ layers: [64 * 1024], seed: 21 }, { tag: '1' });
+      const { digest } = await pushImage({
+        layoutDir: built.layoutDir,
+        tag: '1',
+        dest: `${openFront.host}/pushed:1`,
+      });
+      expect(digest).toBe(built.digest);
+      const methods = new Set(openFront.requests().map((r) => `${r.method} ${r.kind} ${r.status}`));
+      expect(methods).toContain('POST upload 202');
+      expect(methods).toContain('PUT upload 201');
+      expect(methods).toContain('PUT manifest 201');
+      const direct = await fetch(`${openRegistry.url}/v2/pushed/manifests/1`, {
+        headers: { accept: OCI_ACCEPT },
+      });
+      expect(direct.headers.get('docker-content-digest')).toBe(digest);
     });
 
     it('streams a whole blob and proxies HEAD', async () => {
@@ -221,6 +240,32 @@ describe('startFront', () => {
       });
       expect(ok.status).toBe(200);
     });
+  });
+
+  it('leaves Basic challenges alone in every mode, and reports an unreachable registry as 502', async () => {
+    const htpasswd = await startRegistry({ auth: 'htpasswd', users: { testuser: 'testpass' } });
+    const front = await startFront({ target: htpasswd.url });
+    try {
+      for (const mode of ['passthrough', 'wrong-scope', 'pull-push-scope', 'no-service'] as const) {
+        front.setMode(mode);
+        const res = await fetch(`${front.url}/v2/small/manifests/1`);
+        expect([mode, res.status, res.headers.get('www-authenticate')]).toEqual([
+          mode,
+          401,
+          'Basic realm="basic-realm"',
+        ]);
+      }
+      await htpasswd.stop();
+      const res = await fetch(`${front.url}/v2/`);
+      expect(res.status).toBe(502);
+      expect(front.requests().at(-1)).toMatchObject({
+        status: 502,
+        error: expect.stringContaining('ECONNREFUSED'),
+      });
+    } finally {
+      await front.stop();
+      await htpasswd.stop();
+    }
   });
 
   describe('faults', () => {

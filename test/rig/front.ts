@@ -55,6 +55,8 @@ export interface FrontRecord {
   faults: string[];
   /** False when the front answered alone (v2-open ping, status fault). */
   upstream: boolean;
+  /** Set when the front itself failed (502: registry unreachable, 500: a bug in the front). */
+  error: string | undefined;
   durationMs: number;
 }
 
@@ -107,7 +109,8 @@ function forwardHeaders(headers: IncomingHttpHeaders, targetHost: string): Outgo
 
 function defaultAltRealm(line: string): string | undefined {
   const realm = /realm="([^"]+)"/.exec(line)?.[1];
-  if (!realm) return undefined;
+  // A Basic realm is a name, not a URL.
+  if (!realm || !URL.canParse(realm)) return undefined;
   const url = new URL(realm);
   url.pathname = `/alt${url.pathname}`;
   return url.toString();
@@ -139,7 +142,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     frontOrigin,
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
+  function open(req: IncomingMessage, res: ServerResponse): { record: FrontRecord; url: URL } {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://front');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -161,12 +164,18 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       mode,
       faults: [],
       upstream: true,
+      error: undefined,
       durationMs: 0,
     };
     records.push(record);
     res.once('close', () => {
       record.durationMs = Date.now() - started;
     });
+    return { record, url };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, record: FrontRecord, url: URL) {
+    const { kind, method } = record;
     const facts = { kind, method, path: url.pathname };
     const matching = faults.filter((f) => f.fits(facts));
 
@@ -222,6 +231,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       [up] = (await once(upstreamReq, 'response')) as [IncomingMessage];
     } catch (error) {
       record.status = 502;
+      record.error = String(error);
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(String(error));
       return;
     }
@@ -302,9 +312,15 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
-      else res.destroy();
+    const { record, url } = open(req, res);
+    handle(req, res, record, url).catch((error: unknown) => {
+      record.error = String(error);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      record.status = 500;
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
     });
   });
   server.keepAliveTimeout = 30_000;

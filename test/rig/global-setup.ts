@@ -1,6 +1,9 @@
-// Runs once before the suite: makes sure the real components the tests drive are installed.
+// Runs once before the suite: makes sure the real components the tests drive are installed, and clears temp dirs
+// left by rig processes that died without cleaning up.
 import { ensureTools } from './packages.ts';
+import { sweepStaleTempDirs } from './processes.ts';
 
 export default async function setup(): Promise<void> {
   ensureTools();
+  sweepStaleTempDirs();
 }

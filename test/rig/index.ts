@@ -26,7 +26,7 @@ export * from './front.ts';
 export { FRONT_MODES } from './front-modes.ts';
 export * from './packages.ts';
 export { freePort } from './ports.ts';
-export { isAlive, stopAll, trackedPids } from './processes.ts';
+export { isAlive, stopAll, sweepStaleTempDirs, trackedPids } from './processes.ts';
 export * from './registry.ts';
 export * from './seed.ts';
 export * from './skopeo.ts';

@@ -5,8 +5,10 @@
 //   3. a tiny `sh` watchdog holding our PIDs on its stdin: when this process dies without running hooks
 //      (SIGKILL, OOM), the pipe closes and the watchdog kills the PIDs it still holds.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface TrackedProcess {
   readonly pid: number;
@@ -57,10 +59,36 @@ process.once('exit', () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A temp dir removed when this process exits, unless untracked (the returned function) earlier. */
+const OWNER_FILE = '.rig-owner';
+
+/**
+ * A temp dir removed when this process exits, unless untracked (the returned function) earlier. The dir gets an
+ * owner file with our PID so sweepStaleTempDirs() can remove it if we die too hard to run the exit hook.
+ */
 export function trackTempDir(dir: string): () => void {
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   tempDirs.add(dir);
   return () => tempDirs.delete(dir);
+}
+
+/** Removes rig temp dirs (under `parent`, named `dockhand-rig-*`) whose owner process is gone. */
+export function sweepStaleTempDirs(parent = tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith('dockhand-rig-')) continue;
+    const dir = join(parent, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
 }
 
 /** Registers a freshly spawned child; its PID is killed on stop(), stopAll() or when this process exits. */
@@ -126,12 +154,18 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...tracked.values()].map((p) => p.stop()));
 }
 
-/** True when a process with that PID exists (and is not a zombie we already reaped). */
+/** True when a process with that PID exists and is not a zombie (a killed child whose parent has not reaped it). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) STATE ..."; comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
