@@ -52,10 +52,6 @@ export class ContentStore {
     return this.layout.root;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Releases the data root lock. Callers cancel their pulls first; their partials stay for a resume. */
   async close(): Promise<void> {
     if (this.#closed) return;

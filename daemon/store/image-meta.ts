@@ -83,7 +83,7 @@ export async function deriveImageMeta(
   return meta;
 }
 
-export function samePlatform(a: Platform, b: Platform): boolean {
+function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
 }
 

@@ -16,14 +16,6 @@ export class Lease {
     this.id = id;
   }
 
-  get released(): boolean {
-    return this.#released;
-  }
-
-  get digests(): ReadonlySet<string> {
-    return this.#digests;
-  }
-
   /** Protects `digest` (present yet or not) from garbage collection until release. */
   add(digest: string): void {
     if (this.#released) throw new Error(`lease ${this.id} is released`);
@@ -37,31 +29,20 @@ export class Lease {
     if (this.#released) return;
     this.#released = true;
     for (const digest of this.#digests) this.#manager.unhold(digest);
-    this.#manager.forget(this);
   }
 }
 
 export class LeaseManager {
+  // How many live leases hold each digest.
   readonly #holds = new Map<string, number>();
-  readonly #live = new Set<Lease>();
 
   create(id: string = randomUUID()): Lease {
-    const lease = new Lease(this, id);
-    this.#live.add(lease);
-    return lease;
+    return new Lease(this, id);
   }
 
   /** Whether any live lease holds `digest` (canonical `alg:hex`). */
   holds(digest: string): boolean {
     return this.#holds.has(digest);
-  }
-
-  heldDigests(): string[] {
-    return [...this.#holds.keys()];
-  }
-
-  get live(): readonly Lease[] {
-    return [...this.#live];
   }
 
   /** @internal */
@@ -74,10 +55,5 @@ export class LeaseManager {
     const count = (this.#holds.get(digest) ?? 0) - 1;
     if (count > 0) this.#holds.set(digest, count);
     else this.#holds.delete(digest);
-  }
-
-  /** @internal */
-  forget(lease: Lease): void {
-    this.#live.delete(lease);
   }
 }

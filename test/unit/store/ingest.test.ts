@@ -218,6 +218,19 @@ describe('Ingest', () => {
     await store.close();
   });
 
+  it('discard deletes the partial and frees the digest for the next ingest', async () => {
+    const store = await openStore();
+    const b = blob(10_000);
+    const ingest = await mustIngest(store, b);
+    await ingest.write(chunks(b.bytes.subarray(0, 3000)));
+    await ingest.discard();
+    expect(await exists(paths(store, b.digest).partial)).toBe(false);
+    const next = await mustIngest(store, b);
+    expect(next.offset).toBe(0);
+    await next.close();
+    await store.close();
+  });
+
   it('refuses a second write on the same ingest while one runs', async () => {
     const store = await openStore();
     const b = blob(10_000);
