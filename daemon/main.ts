@@ -41,10 +41,12 @@ export async function startDaemon(config: DaemonConfig, options: StartDaemonOpti
         servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       );
       streams.abortAll(new Error('the daemon is shutting down'));
-      for (const s of servers) s.closeIdleConnections();
       const grace = setTimeout(() => {
         for (const s of servers) s.closeAllConnections();
       }, options.shutdownGraceMs ?? 5000);
+      // Aborted streams end their responses; then their keep-alive connections are idle and can be closed.
+      await streams.drained();
+      for (const s of servers) s.closeIdleConnections();
       await closed;
       clearTimeout(grace);
       await app.close();

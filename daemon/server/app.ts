@@ -1,5 +1,6 @@
 // The Engine API application: fastify configured for moby's conventions, with one plugin per area.
 import { randomBytes } from 'node:crypto';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DaemonConfig } from '../config.ts';
 import { InvalidParameterError } from '../errors.ts';
@@ -44,9 +45,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   const doc = loadOpenApi(options.openapiPath);
   const streams = new ActiveStreams();
 
-  // Compiled once at start: strings from the query, path and headers are coerced, JSON bodies are not.
-  const paramAjv = createSchemaAjv({ coerce: true });
-  const bodyAjv = createSchemaAjv({ coerce: false });
+  const { paramAjv, bodyAjv } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema as object),
   );
@@ -72,6 +71,17 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   }
   await app.ready();
   return { app, streams };
+}
+
+let shared: { paramAjv: Ajv2020; bodyAjv: Ajv2020 } | undefined;
+
+/**
+ * One pair per process, so each route schema is compiled once (Ajv caches by schema object): strings from the
+ * query, path and headers are coerced, JSON bodies are not.
+ */
+function validators(): { paramAjv: Ajv2020; bodyAjv: Ajv2020 } {
+  shared ??= { paramAjv: createSchemaAjv({ coerce: true }), bodyAjv: createSchemaAjv({ coerce: false }) };
+  return shared;
 }
 
 /**

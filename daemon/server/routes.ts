@@ -1,6 +1,24 @@
 // Routes are declared by their openapi.yaml operation: the URL and the validation schema come from the document.
-import type { FastifyInstance, HTTPMethods, RouteHandlerMethod } from 'fastify';
+import type { FastifyInstance, FastifySchema, HTTPMethods, RouteHandlerMethod } from 'fastify';
 import { fastifyUrl, findOperation, type OpenApiDocument, routeSchema } from './openapi.ts';
+
+// The same schema objects for every server built from one document, so the shared Ajv compiles each only once.
+const schemas = new WeakMap<OpenApiDocument, Map<string, FastifySchema>>();
+
+function schemaFor(doc: OpenApiDocument, method: string, path: string): FastifySchema {
+  let byOperation = schemas.get(doc);
+  if (!byOperation) {
+    byOperation = new Map();
+    schemas.set(doc, byOperation);
+  }
+  const key = `${method} ${path}`;
+  let schema = byOperation.get(key);
+  if (!schema) {
+    schema = routeSchema(findOperation(doc, method, path));
+    byOperation.set(key, schema);
+  }
+  return schema;
+}
 
 export function addOperation(
   app: FastifyInstance,
@@ -9,6 +27,5 @@ export function addOperation(
   path: string,
   handler: RouteHandlerMethod,
 ): void {
-  const op = findOperation(doc, method, path);
-  app.route({ method, url: fastifyUrl(op.path), schema: routeSchema(op), handler });
+  app.route({ method, url: fastifyUrl(path), schema: schemaFor(doc, method, path), handler });
 }

@@ -15,6 +15,7 @@ export interface StreamScope {
 /** The streams in flight, so shutdown can abort them all. */
 export class ActiveStreams {
   readonly #controllers = new Set<AbortController>();
+  #onEmpty: (() => void)[] = [];
 
   open(reply: FastifyReply): StreamScope {
     const controller = new AbortController();
@@ -26,6 +27,7 @@ export class ActiveStreams {
         clientGone = true;
         controller.abort(new Error('the client disconnected'));
       }
+      if (this.#controllers.size === 0) for (const resolve of this.#onEmpty.splice(0)) resolve();
     });
     return {
       signal: controller.signal,
@@ -39,8 +41,10 @@ export class ActiveStreams {
     for (const c of this.#controllers) c.abort(reason);
   }
 
-  get size(): number {
-    return this.#controllers.size;
+  /** Resolves once no stream is in flight (their responses have ended). */
+  drained(): Promise<void> {
+    if (this.#controllers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onEmpty.push(resolve));
   }
 }
 
