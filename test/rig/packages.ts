@@ -13,6 +13,7 @@ export interface Tool {
 }
 
 const PYTHON = '/usr/bin/python3';
+const FIND_DOCKER = "import importlib.util, sys; sys.exit(importlib.util.find_spec('docker') is None)";
 
 /** Absolute path of an executable found on PATH (or the given absolute path), else undefined. */
 export function which(command: string): string | undefined {
@@ -37,9 +38,9 @@ export const REQUIRED_TOOLS: readonly Tool[] = [
   {
     name: `${PYTHON} with 'import docker'`,
     pkg: 'python3-docker',
+    // find_spec locates the package without importing it: ~0.1 s instead of ~1 s for `import docker`.
     present: () =>
-      which(PYTHON) !== undefined &&
-      spawnSync(PYTHON, ['-c', 'import docker'], { stdio: 'ignore' }).status === 0,
+      which(PYTHON) !== undefined && spawnSync(PYTHON, ['-c', FIND_DOCKER], { stdio: 'ignore' }).status === 0,
   },
 ];
 
