@@ -6,7 +6,7 @@ export type FrontMode =
   | 'passthrough'
   /** GET|HEAD /v2/ answers 200 `{}` while repositories still challenge (skopeo issue 192). */
   | 'v2-open'
-  /** Bearer scopes name the repository without its first path component (Artifactory). */
+  /** Bearer scopes name the repository without its first path component (Artifactory); one-component names stay. */
   | 'wrong-scope'
   /** Pull challenges ask `pull,push`; after `insufficient_scope` the realm switches to altRealm (nvcr.io). */
   | 'pull-push-scope'
