@@ -183,11 +183,13 @@ export class FakeImageService implements ImageService {
 
   async list(options: { all: boolean; filters: ImageFilters; digests: boolean }): Promise<ImageSummary[]> {
     this.calls.list.push(options);
-    return [...this.images.values()].map((i) => i.summary);
+    const byId = new Map([...this.images.values()].map((i) => [i.summary.Id, i.summary]));
+    return [...byId.values()];
   }
 
+  /** By name or by ID, as clients look images up both ways (docker-py inspects each listed ID). */
   async inspect(name: string): Promise<ImageInspect> {
-    const image = this.images.get(name);
+    const image = this.images.get(name) ?? [...this.images.values()].find((i) => i.summary.Id === name);
     if (!image) throw new NotFoundError(`No such image: ${name}`);
     return image.inspect;
   }
