@@ -23,6 +23,8 @@ export interface AuthChallenge {
   challenges: Challenge[];
   /** 1 for the first challenge of this operation, 2 for the one after the first answer, … */
   attempt: number;
+  /** The operation's signal, for handlers that can stop early; the loop stops waiting for them when it aborts. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function withChallengeRetry<T>(options: ChallengeRetryOptions<T>): 
       lines: challenged.lines,
       challenges: parseWwwAuthenticate(challenged.lines),
       attempt,
+      ...(options.signal ? { signal: options.signal } : {}),
     };
     const cause = { cause: challenged };
     if (options.handler === undefined) {
@@ -101,12 +104,30 @@ export async function withChallengeRetry<T>(options: ChallengeRetryOptions<T>): 
         cause,
       );
     }
-    options.signal?.throwIfAborted();
-    const answer = await options.handler(challenge);
+    const answer = await untilAborted(Promise.resolve(options.handler(challenge)), options.signal);
     if (answer === undefined) {
       throw new AuthChallengeError('declined', challenge, 'the challengeHandler gave no credentials', cause);
     }
-    options.signal?.throwIfAborted();
     credentials.add(challenge.registry, answer);
   }
+}
+
+/** Settles like `work`, or rejects with the signal's reason as soon as it aborts (the work itself goes on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -409,6 +409,25 @@ describe('challenge forwarding', () => {
     expect(calls).toBe(3);
   });
 
+  it('stops waiting for a handler when the signal aborts, and hands the handler that signal', async () => {
+    const c = await setup((_req, res) =>
+      answerChallenge(res, { registry: 'registry.example.com', repository: 'team/app', lines: [BEARER] }),
+    );
+    const controller = new AbortController();
+    let handed: AbortSignal | undefined;
+    const pulling = c.pull('registry.example.com/team/app:1', {
+      signal: controller.signal,
+      challengeHandler: (ch) => {
+        handed = ch.signal;
+        setTimeout(() => controller.abort(new Error('stop')), 20);
+        return new Promise(() => {});
+      },
+    });
+    await expect(pulling).rejects.toThrow('stop');
+    expect(handed).toBe(controller.signal);
+    expect(daemon!.calls()).toHaveLength(1);
+  });
+
   it('gives up at once when the handler returns undefined', async () => {
     const c = await setup((_req, res) =>
       answerChallenge(res, { registry: 'registry.example.com', repository: 'team/app', lines: [BEARER] }),
