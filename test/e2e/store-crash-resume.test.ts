@@ -1,0 +1,192 @@
+// The daemon as its own process, killed with SIGKILL in the middle of a big blob: restarted on the same data root,
+// the pull resumes the blob with a Range request for what is missing, and nothing unverified has a blob's name.
+// A second daemon on a data root in use refuses to start.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BuiltImage, buildImage, type LayerInfo } from '../rig/fixtures.ts';
+import { type Front, startFront } from '../rig/front.ts';
+import { type TrackedProcess, track } from '../rig/processes.ts';
+import { type Registry, startRegistry } from '../rig/registry.ts';
+import { pushImage } from '../rig/skopeo.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'cli', 'dockhand.js');
+const LAYER_BYTES = 32 * 1024 * 1024;
+const SLOW_BYTES_PER_SECOND = 4 * 1024 * 1024;
+
+interface DaemonProcess {
+  proc: TrackedProcess;
+  output(): string;
+}
+
+/** Spawns `dockhand daemon`; resolves once it answers GET /_ping on `socket`. */
+async function spawnDaemon(socket: string, dataRoot: string): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI, 'daemon', '-H', `unix://${socket}`, '--data-root', dataRoot], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = track(`dockhand:${socket}`, child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${output}`);
+    if (await pings(socket)) return { proc, output: () => output };
+    await sleep(100);
+  }
+  await proc.stop();
+  throw new Error(`daemon did not answer on ${socket}: ${output}`);
+}
+
+async function pings(socket: string): Promise<boolean> {
+  const client = new Client('http://localhost', { socketPath: socket });
+  try {
+    const response = await client.request({ method: 'GET', path: '/_ping' });
+    await response.body.dump();
+    return response.statusCode === 200;
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Runs a command to its end: exit code and combined output. */
+function runToEnd(child: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+/** POST /images/create; resolves with the JSON lines (or rejects when the connection dies). */
+async function pull(socket: string, fromImage: string, tag: string): Promise<Record<string, unknown>[]> {
+  const client = new Client('http://localhost', { socketPath: socket });
+  try {
+    const query = new URLSearchParams({ fromImage, tag });
+    const response = await client.request({ method: 'POST', path: `/images/create?${query}` });
+    const text = await response.body.text();
+    expect(response.statusCode, text).toBe(200);
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  } finally {
+    await client.close();
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+let registry: Registry;
+let front: Front;
+let image: BuiltImage;
+let layer: LayerInfo;
+let dir: string;
+const running: TrackedProcess[] = [];
+
+beforeAll(async () => {
+  image = await buildImage({ layers: [LAYER_BYTES], seed: 32 }, { tag: '1' });
+  const found = image.images[0]?.layers[0];
+  if (!found) throw new Error('the fixture has no layer');
+  layer = found;
+  registry = await startRegistry({ auth: 'none' });
+  await pushImage({ layoutDir: image.layoutDir, tag: image.tag, dest: `${registry.host}/big:1` });
+  front = await startFront({ target: registry.url });
+  dir = await mkdtemp(join(tmpdir(), 'dockhand-crash-'));
+});
+
+afterAll(async () => {
+  for (const proc of running) await proc.stop();
+  await front?.stop();
+  await registry?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('daemon killed mid-download', () => {
+  it('resumes the blob after a restart with Range for the remainder only', async () => {
+    const socket = join(dir, 'dockhand.sock');
+    const dataRoot = join(dir, 'data');
+    const fromImage = `${front.host}/big`;
+    const layerPath = (r: { path: string }) => r.path.endsWith(layer.digest);
+
+    await front.setFaults([
+      { type: 'slow', bytesPerSecond: SLOW_BYTES_PER_SECOND, pathIncludes: layer.digest },
+    ]);
+    const first = await spawnDaemon(socket, dataRoot);
+    running.push(first.proc);
+    const interrupted = pull(socket, fromImage, '1').then(
+      () => 'finished',
+      () => 'cut',
+    );
+    // Kill once the front has served a good part of the blob, long before its end.
+    let served = 0;
+    const deadline = Date.now() + 20_000;
+    while (served < 3 * 1024 * 1024 && Date.now() < deadline) {
+      await sleep(50);
+      served = front.requests().find(layerPath)?.bytes ?? 0;
+    }
+    first.proc.child.kill('SIGKILL');
+    await first.proc.exited;
+    const servedBeforeKill = front.requests().find(layerPath)?.bytes ?? 0;
+    expect(servedBeforeKill).toBeGreaterThan(0);
+    expect(servedBeforeKill).toBeLessThan(layer.size);
+    expect(await interrupted).toBe('cut');
+
+    const partial = join(dataRoot, 'oci', 'ingest', `${layer.digest.slice('sha256:'.length)}.partial`);
+    const kept = (await stat(partial)).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(servedBeforeKill);
+
+    await front.setFaults([]);
+    front.reset();
+    const second = await spawnDaemon(socket, dataRoot);
+    running.push(second.proc);
+    const messages = await pull(socket, fromImage, '1');
+    expect(messages.find((m) => m['error'] !== undefined)).toBeUndefined();
+    expect(messages.at(-1)?.['status']).toBe(`Status: Downloaded newer image for ${fromImage}:1`);
+
+    const gets = front.requests().filter((r) => layerPath(r) && r.method === 'GET');
+    expect(gets).toHaveLength(1);
+    const [resumed] = gets;
+    expect(resumed?.range).toBe(`bytes=${kept}-`);
+    expect(resumed?.status).toBe(206);
+    expect(resumed?.bytes).toBe(layer.size - kept);
+
+    const blobDir = join(dataRoot, 'oci', 'blobs', 'sha256');
+    const names = await readdir(blobDir);
+    expect(names).toContain(layer.digest.slice('sha256:'.length));
+    for (const name of names) expect(await sha256File(join(blobDir, name))).toBe(name);
+    expect(await readdir(join(dataRoot, 'oci', 'ingest'))).toEqual([]);
+
+    // A second daemon on the same data root (its own socket) refuses to start, naming the owner.
+    const rival = spawn(
+      process.execPath,
+      [CLI, 'daemon', '-H', `unix://${join(dir, 'rival.sock')}`, '--data-root', dataRoot],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    running.push(track('dockhand:rival', rival));
+    const { code, output } = await runToEnd(rival);
+    expect(code).not.toBe(0);
+    expect(output).toContain(`is in use by dockhand pid ${second.proc.pid}`);
+    expect(await pings(socket)).toBe(true);
+  });
+});
