@@ -3,7 +3,8 @@
 
 import type { AuthChallenge } from './challenge.ts';
 
-export { InvalidGrantError } from '../protocol/index.ts';
+// The token-endpoint and realm failures a built-in handler can reject with, so callers import them from one place.
+export { InvalidGrantError, RealmRefusedError, TokenRequestError } from '../protocol/index.ts';
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 

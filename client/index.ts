@@ -51,8 +51,10 @@ export {
   InvalidStoreFileError,
   InvalidStreamMessageError,
   LockTimeoutError,
+  RealmRefusedError,
   RegistryLoginError,
   StreamError,
+  TokenRequestError,
 } from './errors.ts';
 export type { RealmOptions } from './handlers/bearer-target.ts';
 export { login, type RegistryLoginOptions, type RegistryLoginResult } from './handlers/login.ts';

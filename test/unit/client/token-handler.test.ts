@@ -9,6 +9,7 @@ import {
   credentialsFromStore,
   login,
   parseWwwAuthenticate,
+  RealmRefusedError,
   RegistryLoginError,
 } from '../../../client/index.ts';
 import { FetchDispatcher } from './fetch-dispatcher.ts';
@@ -95,9 +96,9 @@ describe('token challenge handler', () => {
       },
     });
     const metadata = 'Bearer realm="http://169.254.169.254/token",service="x"';
-    await expect(handler(challengeOf('registry.example.com', metadata))).rejects.toMatchObject({
-      name: 'RealmRefusedError',
-    });
+    await expect(handler(challengeOf('registry.example.com', metadata))).rejects.toBeInstanceOf(
+      RealmRefusedError,
+    );
     const downgrade = 'Bearer realm="http://auth.example.com/token",service="x"';
     await expect(handler(challengeOf('registry.example.com', downgrade))).rejects.toMatchObject({
       name: 'RealmRefusedError',
