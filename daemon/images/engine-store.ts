@@ -1,9 +1,10 @@
 // The data root seen from the pull and push engines: content in, references recorded, blobs read back out.
 
 import type { Readable } from 'node:stream';
-import type { OCIDescriptor } from '../../api-spec/types.ts';
+import type { OCIDescriptor, OCIPlatform } from '../../api-spec/types.ts';
 import { parseReference } from '../../protocol/index.ts';
 import { parseManifest } from '../pull/manifest.ts';
+import { platformMatches } from '../pull/platform.ts';
 import type { BlobFetchResult, PullStore } from '../pull/pull-job.ts';
 import type { ResolvedImage } from '../pull/resolve.ts';
 import type { PushPlan } from '../push/push-job.ts';
@@ -70,10 +71,15 @@ export class EngineStore implements PullStore, PushCatalog {
     };
   }
 
-  /** The stored top-level digest for a reference, when the platform manifest and all its blobs are present. */
-  async completeDigestOf(reference: string): Promise<string | undefined> {
+  /**
+   * The stored top-level digest for a reference, when the platform manifest and all its blobs are present. For an
+   * index, only when the stored platform is the one asked for: another platform of the same index is not up to date.
+   */
+  async completeDigestOf(reference: string, platform: OCIPlatform): Promise<string | undefined> {
     const record = this.#store.images.getByRef(reference);
     if (!record?.meta) return undefined;
+    const fromIndex = record.meta.manifestDigest !== record.target.digest;
+    if (fromIndex && !platformMatches(record.meta.platform, platform)) return undefined;
     const manifest = await this.#manifest(record.meta.manifestDigest);
     if (!manifest) return undefined;
     for (const blob of [manifest.config, ...manifest.layers]) {

@@ -1,6 +1,7 @@
 // POST /images/create as an engine operation: parse, settle authorization and resolution (prepare), then stream.
 
 import type { JSONMessage } from '../../api-spec/json-message.ts';
+import type { OCIPlatform } from '../../api-spec/types.ts';
 import { familiarName, InvalidReferenceError, parseReference, type Reference } from '../../protocol/index.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { defaultPlatform, normalizePlatform } from '../pull/platform.ts';
@@ -15,8 +16,8 @@ import { mapRegistryError, type Operation } from './registry-errors.ts';
 export interface PullDeps {
   access: RegistryAccess;
   store: PullStore & {
-    /** The top-level digest stored under a reference, when every blob it needs is present. */
-    completeDigestOf(reference: string): Promise<string | undefined>;
+    /** The top-level digest stored under a reference, when every blob it needs (for `platform`) is present. */
+    completeDigestOf(reference: string, platform: OCIPlatform): Promise<string | undefined>;
   };
   events: ImageEvents;
   maxConcurrentDownloads: number;
@@ -54,7 +55,7 @@ export async function preparePull(
   };
   try {
     const digest = await headDigest(repo, tagOrDigest);
-    if (digest !== undefined && (await deps.store.completeDigestOf(storeAs)) === digest) {
+    if (digest !== undefined && (await deps.store.completeDigestOf(storeAs, platform)) === digest) {
       return {
         async run(emit) {
           emit({ status: `Pulling from ${familiarName(ref)}`, id: tagOrDigest });
