@@ -1,7 +1,7 @@
 // The Engine API application: fastify configured for moby's conventions, with one plugin per area.
 import { randomBytes } from 'node:crypto';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { DaemonConfig } from '../config.ts';
 import { InvalidParameterError } from '../errors.ts';
 import type { ImageService } from '../images/image-service.ts';
@@ -14,7 +14,7 @@ import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './open
 import { RequestLogController } from './request-log.ts';
 import { ActiveStreams } from './stream.ts';
 import { systemRoutes } from './system.ts';
-import { installVersioning, rewriteUrl } from './version.ts';
+import { installVersioning, rewriteUrl, setIdentificationHeaders } from './version.ts';
 
 export interface ServerOptions {
   service: ImageService;
@@ -41,6 +41,11 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
     // Digest references are longer than find-my-way's default 100-character parameter.
     routerOptions: { maxParamLength: 4096 },
     schemaErrorFormatter: formatSchemaError,
+    // A URL the router cannot decode fails before any hook runs: answer it in moby's shape all the same.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      setIdentificationHeaders(reply.raw);
+      reply.code(400).send({ message: err.message });
+    },
   });
   const doc = loadOpenApi(options.openapiPath);
   const streams = new ActiveStreams();

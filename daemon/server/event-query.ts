@@ -1,5 +1,4 @@
 // GET /events parameters: since/until as moby's `seconds[.nanoseconds]`, and the filters an image event can match.
-import { compareApiVersions } from '../../api-spec/api-version.ts';
 import { parseFilters } from '../../api-spec/filters.ts';
 import type { EventMessage } from '../../api-spec/types.ts';
 import { InvalidParameterError } from '../errors.ts';
@@ -89,7 +88,6 @@ function labelMatches(event: EventMessage, value: string): boolean {
 }
 
 /** API < 1.52 clients also read the legacy `id` and `status` fields. */
-export function forVersion(event: EventMessage, apiVersion: string): EventMessage {
-  if (compareApiVersions(apiVersion, '1.52') >= 0) return event;
+export function withLegacyFields(event: EventMessage): EventMessage {
   return { ...event, id: event.id ?? event.Actor.ID, status: event.status ?? event.Action };
 }

@@ -1,6 +1,5 @@
 // Image routes: create (pull), list, inspect, delete, tag, push, prune.
 import type { FastifyInstance } from 'fastify';
-import { compareApiVersions } from '../../api-spec/api-version.ts';
 import { parseBoolParam } from '../../api-spec/bool-param.ts';
 import { parseFilters } from '../../api-spec/filters.ts';
 import { InvalidParameterError, NotImplementedError } from '../errors.ts';
@@ -10,14 +9,15 @@ import { checkTag, pullReference, splitTag } from './references.ts';
 import { authModeOf } from './request-auth.ts';
 import { addOperation } from './routes.ts';
 import { streamJob } from './stream.ts';
+import { isApiBefore } from './version.ts';
 
 interface NameParams {
   name: string;
 }
 
 /** API versions before 1.44 still expect VirtualSize (= Size) on list and inspect items, as moby back-fills. */
-function withVirtualSize<T extends { Size: number }>(apiVersion: string, item: T): T {
-  return compareApiVersions(apiVersion, '1.44') < 0 ? { ...item, VirtualSize: item.Size } : item;
+function withVirtualSize<T extends { Size: number }>(item: T): T {
+  return { ...item, VirtualSize: item.Size };
 }
 
 export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
@@ -63,12 +63,13 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       digests: parseBoolParam(q.digests),
       filters: parseFilters(q.filters),
     });
-    return images.map((image) => withVirtualSize(request.apiVersion, image));
+    return isApiBefore(request, '1.44') ? images.map(withVirtualSize) : images;
   });
 
   addOperation(app, doc, 'GET', '/images/{name}/json', async (request) => {
     const { name } = request.params as NameParams;
-    return withVirtualSize(request.apiVersion, await service.inspect(name));
+    const image = await service.inspect(name);
+    return isApiBefore(request, '1.44') ? withVirtualSize(image) : image;
   });
 
   addOperation(app, doc, 'DELETE', '/images/{name}', async (request) => {

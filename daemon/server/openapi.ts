@@ -40,7 +40,8 @@ export interface OperationObject {
 export interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, OperationObject>>;
-  'x-dockhand-unmatched-route'?: ResponseObject;
+  /** Responses (by status) for any method and path not under `paths`. */
+  'x-dockhand-unmatched-route'?: Record<string, ResponseObject>;
   [key: string]: unknown;
 }
 

@@ -3,10 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAuthConfig } from '../../api-spec/auth-config.ts';
 import type { EventMessage } from '../../api-spec/types.ts';
 import type { RouteContext } from './context.ts';
-import { forVersion, inTimeRange, matchesFilters, parseEventQuery } from './event-query.ts';
+import { inTimeRange, matchesFilters, parseEventQuery, withLegacyFields } from './event-query.ts';
 import { clientAuthOf } from './request-auth.ts';
 import { addOperation } from './routes.ts';
 import { systemInfoTemplate, systemVersion, withLive } from './system-info.ts';
+import { isApiBefore } from './version.ts';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -44,9 +45,10 @@ async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: R
   raw.writeHead(200, { 'Content-Type': 'application/json' });
   raw.flushHeaders();
 
+  const legacy = isApiBefore(request, '1.52');
   const write = (event: EventMessage) => {
     if (inTimeRange(event, query) && matchesFilters(event, query.filters) && !raw.writableEnded) {
-      raw.write(`${JSON.stringify(forVersion(event, request.apiVersion))}\n`);
+      raw.write(`${JSON.stringify(legacy ? withLegacyFields(event) : event)}\n`);
     }
   };
   // history() and subscribe() in the same tick: no event can fall between them.

@@ -4,7 +4,7 @@
 // Routing happens in two steps. `rewriteUrl` runs before fastify's router: it strips the /v{version} prefix (keeping
 // the version on the raw request) and percent-encodes an image name that contains '/', so `/images/{name}/json` and
 // friends are plain one-segment routes (moby's `{name:.*}`). The onRequest hook then rejects unsupported versions.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { compareApiVersions, MAX_API_VERSION, MIN_API_VERSION } from '../../api-spec/api-version.ts';
 import { SERVER_HEADER } from './build-info.ts';
@@ -75,24 +75,52 @@ export function tooNewMessage(version: string): string {
   return `client version ${version} is too new. Maximum supported API version is ${MAX_API_VERSION}`;
 }
 
+/** Set on the raw response, so streamed (hijacked) replies and fastify's own early errors carry them too. */
+export function setIdentificationHeaders(raw: ServerResponse): void {
+  raw.setHeader('Api-Version', MAX_API_VERSION);
+  raw.setHeader('Server', SERVER_HEADER);
+  raw.setHeader('Ostype', 'linux');
+  raw.setHeader('Docker-Experimental', 'false');
+}
+
+type VersionVerdict = 'ok' | 'too-old' | 'too-new';
+
+// Clients use a handful of versions, so verdicts are memoised (bounded: the path is client input).
+const verdicts = new Map<string, VersionVerdict>();
+
+function verdictOf(version: string): VersionVerdict {
+  let verdict = verdicts.get(version);
+  if (verdict === undefined) {
+    verdict =
+      compareApiVersions(version, MIN_API_VERSION) < 0
+        ? 'too-old'
+        : compareApiVersions(version, MAX_API_VERSION) > 0
+          ? 'too-new'
+          : 'ok';
+    if (verdicts.size < 256) verdicts.set(version, verdict);
+  }
+  return verdict;
+}
+
+/** Whether the request's API version is older than `version` (for moby's compat back-fills). */
+export function isApiBefore(request: FastifyRequest, version: string): boolean {
+  return compareApiVersions(request.apiVersion, version) < 0;
+}
+
 /** Adds the identification headers to every response and refuses versions outside MIN..MAX with moby's 400s. */
 export function installVersioning(app: FastifyInstance): void {
   app.decorateRequest('apiVersion', '');
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    // Set on the raw response so streamed (hijacked) replies carry them too.
-    const raw = reply.raw;
-    raw.setHeader('Api-Version', MAX_API_VERSION);
-    raw.setHeader('Server', SERVER_HEADER);
-    raw.setHeader('Ostype', 'linux');
-    raw.setHeader('Docker-Experimental', 'false');
-    const version = (request.raw as VersionedMessage)[REQUESTED_VERSION] ?? MAX_API_VERSION;
-    request.apiVersion = version;
-    if (compareApiVersions(version, MIN_API_VERSION) < 0) {
-      reply.code(400).send({ message: tooOldMessage(version) });
+    setIdentificationHeaders(reply.raw);
+    const requested = (request.raw as VersionedMessage)[REQUESTED_VERSION];
+    request.apiVersion = requested ?? MAX_API_VERSION;
+    const verdict = requested === undefined ? 'ok' : verdictOf(requested);
+    if (verdict === 'too-old') {
+      reply.code(400).send({ message: tooOldMessage(request.apiVersion) });
       return;
     }
-    if (compareApiVersions(version, MAX_API_VERSION) > 0) {
-      reply.code(400).send({ message: tooNewMessage(version) });
+    if (verdict === 'too-new') {
+      reply.code(400).send({ message: tooNewMessage(request.apiVersion) });
       return;
     }
     done();

@@ -196,6 +196,12 @@ describe('POST /images/create', () => {
       headers: { 'content-type': 'text/plain', 'content-length': '0' },
     });
     expect(plain.status).toBe(200);
+    const empty = await engineRequest(t.socket, {
+      method: 'POST',
+      path: '/images/create?fromImage=a&tag=1',
+      body: '',
+    });
+    expect(empty.status).toBe(200);
   });
 });
 

@@ -62,6 +62,13 @@ describe('API versions', () => {
     }
   });
 
+  it('answers a path that is not valid percent-encoding with 400 in the same shape', async () => {
+    const res = await engineRequest(t.socket, { path: '/_p%zzng' });
+    expect(res.status).toBe(400);
+    expect(res.json()).toEqual({ message: "'/_p%zzng' is not a valid url component" });
+    expectIdentificationHeaders(res.headers);
+  });
+
   it('puts Api-Version, Server, Ostype and Docker-Experimental on every response', async () => {
     const cases = [
       { path: '/_ping' },
