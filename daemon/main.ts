@@ -75,6 +75,12 @@ export function describeAddress(address: ListenAddress): string {
 
 async function listen(server: Server, address: ListenAddress): Promise<ListenAddress> {
   if (address.kind === 'tcp') {
+    // The API carries registry credentials in clear: never off the machine, whoever built the config.
+    if (!['127.0.0.1', '::1', 'localhost'].includes(address.host)) {
+      throw new DaemonStartError(
+        `refusing to listen on tcp://${address.host}:${address.port}: not a loopback address`,
+      );
+    }
     await listenOn(server, { host: address.host, port: address.port });
     return { ...address, port: (server.address() as AddressInfo).port };
   }

@@ -77,6 +77,23 @@ describe('docker CLI 28', () => {
   });
 });
 
+describe('docker login', () => {
+  it('sends the credentials as the POST /auth JSON body and stores them on success', async () => {
+    const res = await docker(
+      t.socket,
+      dockerConfig,
+      ['login', '127.0.0.1:5001', '-u', 'testuser', '--password-stdin'],
+      'testpass\n',
+    );
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Login Succeeded');
+    expect(t.service.calls.login.at(-1)).toEqual({
+      auth: { username: 'testuser', password: 'testpass', serveraddress: '127.0.0.1:5001' },
+      clientAuth: false,
+    });
+  });
+});
+
 describe('dockerode', () => {
   it('version() and listImages() over the socket (unversioned paths)', async () => {
     const client = new Docker({ socketPath: t.socket });
@@ -87,6 +104,8 @@ describe('dockerode', () => {
     expect(images.map((i) => i.Id)).toEqual([SMALL_ID]);
     expect(images[0]?.RepoTags).toEqual(['127.0.0.1:5000/small:1']);
     expect(await client.ping()).toEqual(Buffer.from('OK'));
+    const auth = await client.checkAuth({ username: 'u', password: 'p', serveraddress: '127.0.0.1:5001' });
+    expect(auth).toEqual({ Status: 'Login Succeeded' });
   });
 });
 

@@ -88,6 +88,12 @@ describe('startDaemon sockets', () => {
     }
   });
 
+  it('refuses a tcp address off loopback even when the config was built by hand', async () => {
+    await expect(start({ hosts: [{ kind: 'tcp', host: '0.0.0.0', port: 0 }] })).rejects.toThrow(
+      'refusing to listen on tcp://0.0.0.0:0: not a loopback address',
+    );
+  });
+
   it('closes what it opened when a later host fails', async () => {
     const good = join(dir, 'first.sock');
     const blocker = join(dir, 'blocker');
