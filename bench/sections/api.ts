@@ -1,0 +1,158 @@
+// Section 4: the cheap API calls under load. GET /_ping and GET /images/json with 100 distinct images in the store,
+// autocannon with 50 connections for 5 s each; dockerd measured the same way when it is installed.
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { buildImage } from '../../test/rig/fixtures.ts';
+import { startRegistry } from '../../test/rig/registry.ts';
+import { pushImage } from '../../test/rig/skopeo.ts';
+import { Cleanup } from '../cleanup.ts';
+import { startDaemonProcess } from '../daemon-process.ts';
+import { DOCKERD, dockerdInstalled, startDockerd } from '../dockerd-process.ts';
+import { countImages, pullOk } from '../engine.ts';
+import { clockTicksPerSecond, readProcessCpuTicks } from '../proc-stats.ts';
+import { seedVariants } from '../registry-seed.ts';
+import { SectionWriter } from '../report.ts';
+import { millis, percent, seconds, spread, summarize } from '../stats.ts';
+import type { Section } from './context.ts';
+
+const IMAGES = 100;
+const CONNECTIONS = 50;
+const DURATION_S = 5;
+const SEED_CONCURRENCY = 4;
+const REPO = 'bench/api';
+const ENDPOINTS = ['/_ping', '/images/json'] as const;
+
+interface Load {
+  reqPerSec: number;
+  /** CPU time of the daemon process over the run, in % of one core. */
+  daemonCpu: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx answers, connection errors and timeouts. */
+  bad: number;
+}
+
+async function load(engine: Engine, path: string): Promise<Load> {
+  const ticksBefore = readProcessCpuTicks(engine.pid);
+  const started = performance.now();
+  const result = await autocannon({
+    url: `http://localhost${path}`,
+    socketPath: engine.socket,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
+  const cpuSeconds = (readProcessCpuTicks(engine.pid) - ticksBefore) / clockTicksPerSecond();
+  return {
+    reqPerSec: result.requests.average,
+    daemonCpu: (cpuSeconds / ((performance.now() - started) / 1000)) * 100,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    bad: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+interface Engine {
+  name: string;
+  socket: string;
+  pid: number;
+}
+
+/** Pulls every tag, a few at a time. */
+async function pullAll(socket: string, image: string, tags: readonly string[]): Promise<void> {
+  const queue = [...tags];
+  const worker = async () => {
+    for (let tag = queue.shift(); tag !== undefined; tag = queue.shift()) await pullOk(socket, image, tag);
+  };
+  await Promise.all(Array.from({ length: SEED_CONCURRENCY }, worker));
+}
+
+export const apiSection: Section = async ({ settings, work, say }) => {
+  const out = new SectionWriter(
+    `4. API: GET /_ping and GET /images/json (${IMAGES} images), autocannon ${CONNECTIONS} connections × ${DURATION_S} s`,
+  );
+  const cleanup = new Cleanup();
+  try {
+    const registry = cleanup.add(await startRegistry({ auth: 'none' }));
+    const base = await buildImage({ layers: [64 * 1024], seed: 31 }, { tag: 'base' });
+    await pushImage({ layoutDir: base.layoutDir, tag: 'base', dest: `${registry.host}/${REPO}:base` });
+    const tags = Array.from({ length: IMAGES }, (_, i) => `v${String(i).padStart(3, '0')}`);
+    say(`api: seeding ${IMAGES} distinct images in the registry`);
+    await seedVariants(registry.url, REPO, base, tags);
+    const source = `${registry.host}/${REPO}`;
+
+    const engines: Engine[] = [];
+    const dockhand = cleanup.add(await startDaemonProcess({ dir: await work.fresh('api-dockhand') }));
+    const seedStarted = performance.now();
+    await pullAll(dockhand.socket, source, tags);
+    const dockhandSeedMs = performance.now() - seedStarted;
+    const dockhandCount = await countImages(dockhand.socket);
+    engines.push({ name: 'Dockhand', socket: dockhand.socket, pid: dockhand.pid });
+    out.line(
+      `Dockhand: ${IMAGES} pulls (${SEED_CONCURRENCY} at a time) took ${seconds(dockhandSeedMs)}; ` +
+        `GET /images/json lists ${dockhandCount} images.`,
+    );
+
+    if (dockerdInstalled()) {
+      const dockerd = cleanup.add(await startDockerd(await work.fresh('api-dockerd')));
+      const seedStarted = performance.now();
+      await pullAll(dockerd.socket, source, tags);
+      out.line(
+        `dockerd: ${IMAGES} pulls took ${seconds(performance.now() - seedStarted)}; GET /images/json lists ` +
+          `${await countImages(dockerd.socket)} images.`,
+      );
+      engines.push({ name: 'dockerd', socket: dockerd.socket, pid: dockerd.pid });
+    } else {
+      out.line(`dockerd is not installed (${DOCKERD} does not exist): only Dockhand measured.`);
+    }
+    out.line();
+
+    const results = new Map<string, Load[]>();
+    for (let round = 0; round < settings.rounds; round++) {
+      say(`api: round ${round + 1}/${settings.rounds}`);
+      for (const engine of engines) {
+        for (const path of ENDPOINTS) {
+          const key = `${engine.name} ${path}`;
+          results.set(key, [...(results.get(key) ?? []), await load(engine, path)]);
+        }
+      }
+    }
+
+    const rows = [...results].map(([key, loads]) => [
+      key,
+      spread(summarize(loads.map((l) => l.reqPerSec)), (v) => v.toFixed(0)),
+      spread(summarize(loads.map((l) => l.p50)), millis),
+      spread(summarize(loads.map((l) => l.p99)), millis),
+      spread(summarize(loads.map((l) => l.daemonCpu)), percent),
+      String(loads.reduce((sum, l) => sum + l.bad, 0)),
+    ]);
+    out.line(
+      `${settings.rounds} round(s), engines and endpoints one after the other; autocannon runs in the bench ` +
+        'process on the same 2 cores. Median (min – max) over rounds.',
+    );
+    out.line();
+    out.table(
+      [
+        'engine and endpoint',
+        'req/s',
+        'p50 latency',
+        'p99 latency',
+        'daemon CPU (% of one core)',
+        'errors + non-2xx',
+      ],
+      rows,
+    );
+    if (dockhandCount < IMAGES) {
+      out.check('api: images listed by Dockhand', String(dockhandCount), `≥ ${IMAGES}`, false);
+    }
+    for (const path of ENDPOINTS) {
+      const loads = results.get(`Dockhand ${path}`) ?? [];
+      const p99 = summarize(loads.map((l) => l.p99)).median;
+      const bad = loads.reduce((sum, l) => sum + l.bad, 0);
+      out.check(`api: Dockhand ${path} p99 (median of rounds)`, millis(p99), '< 20 ms', p99 < 20);
+      if (bad > 0) out.check(`api: Dockhand ${path} errors + non-2xx`, String(bad), '0', false);
+    }
+    return out.done();
+  } finally {
+    await cleanup.run();
+  }
+};
