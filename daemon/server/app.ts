@@ -11,7 +11,7 @@ import { distributionRoutes } from './distribution.ts';
 import { formatSchemaError, installErrorHandling } from './errors.ts';
 import { imageRoutes } from './images.ts';
 import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './openapi.ts';
-import { RequestLogController } from './request-log.ts';
+import { lazyRequestLogger, RequestLogController } from './request-log.ts';
 import { ActiveStreams } from './stream.ts';
 import { systemRoutes } from './system.ts';
 import { installVersioning, rewriteUrl, setIdentificationHeaders } from './version.ts';
@@ -35,6 +35,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new RequestLogController(),
+    childLoggerFactory: lazyRequestLogger,
     genReqId: requestIdGenerator(),
     exposeHeadRoutes: false,
     rewriteUrl,

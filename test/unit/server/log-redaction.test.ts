@@ -83,3 +83,26 @@ describe('log redaction', () => {
     for (const s of ['p0', 'p1', 'p2', 'p3', 'p4', 'p5']) expect(text).not.toContain(`"${s}"`);
   });
 });
+
+describe('request logging at info', () => {
+  it('writes nothing for successful requests and an error line with the request id for a 500', async () => {
+    const quiet = await startTestDaemon({ config: { logLevel: 'info' } });
+    try {
+      quiet.service.pushBehaviour = async () => {
+        throw new Error('disk on fire');
+      };
+      const before = quiet.logs.length;
+      await engineRequest(quiet.socket, { path: '/_ping' });
+      await engineRequest(quiet.socket, { path: '/images/json' });
+      expect(quiet.logs.slice(before)).toEqual([]);
+      const res = await engineRequest(quiet.socket, { method: 'POST', path: '/images/x/push?tag=1' });
+      expect(res.status).toBe(500);
+      const lines = quiet.logs.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const failed = lines.find((l) => l['msg'] === 'request failed');
+      expect(failed).toMatchObject({ level: 50, err: { message: 'disk on fire' } });
+      expect(failed?.['reqId']).toMatch(/^[0-9a-f]{6}-[0-9a-z]+$/);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
