@@ -1,5 +1,7 @@
 // Section 4: the cheap API calls under load. GET /_ping and GET /images/json with 100 distinct images in the store,
-// autocannon with 50 connections for 5 s each; dockerd measured the same way when it is installed.
+// autocannon with 50 connections for 5 s each; dockerd measured the same way when it is installed, and a bare
+// fastify answering /_ping as the floor of this machine and load generator.
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { buildImage } from '../../test/rig/fixtures.ts';
@@ -12,6 +14,7 @@ import { countImages, pullOk } from '../engine.ts';
 import { clockTicksPerSecond, readProcessCpuTicks } from '../proc-stats.ts';
 import { seedVariants } from '../registry-seed.ts';
 import { SectionWriter } from '../report.ts';
+import { startServerProcess } from '../server-process.ts';
 import { millis, percent, seconds, spread, summarize } from '../stats.ts';
 import type { Section } from './context.ts';
 
@@ -20,20 +23,32 @@ const CONNECTIONS = 50;
 const DURATION_S = 5;
 const SEED_CONCURRENCY = 4;
 const REPO = 'bench/api';
-const ENDPOINTS = ['/_ping', '/images/json'] as const;
+const PING_FLOOR = join(import.meta.dirname, '..', 'ping-floor.ts');
+
+type Endpoint = '/_ping' | '/images/json';
+
+interface Engine {
+  name: string;
+  socket: string;
+  pid: number;
+  endpoints: readonly Endpoint[];
+}
 
 interface Load {
   reqPerSec: number;
-  /** CPU time of the daemon process over the run, in % of one core. */
-  daemonCpu: number;
   p50: number;
   p99: number;
+  /** CPU time of the server process over the run, in % of one core. */
+  serverCpu: number;
+  /** CPU time of the bench process (autocannon) over the run, in % of one core. */
+  clientCpu: number;
   /** Non-2xx answers, connection errors and timeouts. */
   bad: number;
 }
 
-async function load(engine: Engine, path: string): Promise<Load> {
+async function load(engine: Engine, path: Endpoint): Promise<Load> {
   const ticksBefore = readProcessCpuTicks(engine.pid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   const result = await autocannon({
     url: `http://localhost${path}`,
@@ -41,20 +56,17 @@ async function load(engine: Engine, path: string): Promise<Load> {
     connections: CONNECTIONS,
     duration: DURATION_S,
   });
-  const cpuSeconds = (readProcessCpuTicks(engine.pid) - ticksBefore) / clockTicksPerSecond();
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const serverSeconds = (readProcessCpuTicks(engine.pid) - ticksBefore) / clockTicksPerSecond();
+  const client = process.cpuUsage(clientBefore);
   return {
     reqPerSec: result.requests.average,
-    daemonCpu: (cpuSeconds / ((performance.now() - started) / 1000)) * 100,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    serverCpu: (serverSeconds / elapsedSeconds) * 100,
+    clientCpu: ((client.user + client.system) / 1e6 / elapsedSeconds) * 100,
     bad: result.non2xx + result.errors + result.timeouts,
   };
-}
-
-interface Engine {
-  name: string;
-  socket: string;
-  pid: number;
 }
 
 /** Pulls every tag, a few at a time. */
@@ -79,17 +91,36 @@ export const apiSection: Section = async ({ settings, work, say }) => {
     say(`api: seeding ${IMAGES} distinct images in the registry`);
     await seedVariants(registry.url, REPO, base, tags);
     const source = `${registry.host}/${REPO}`;
-
     const engines: Engine[] = [];
+    const both = ['/_ping', '/images/json'] as const;
+
+    const floorSocket = join(await work.fresh('api-floor'), 'floor.sock');
+    const floor = cleanup.add(
+      await startServerProcess({
+        name: 'ping-floor',
+        command: process.execPath,
+        args: ['--import', import.meta.resolve('tsx'), PING_FLOOR, floorSocket],
+        socket: floorSocket,
+        readyTimeoutMs: 30_000,
+        stopGraceMs: 3000,
+      }),
+    );
+    engines.push({
+      name: 'bare fastify (floor)',
+      socket: floor.socket,
+      pid: floor.pid,
+      endpoints: ['/_ping'],
+    });
+
     const dockhand = cleanup.add(await startDaemonProcess({ dir: await work.fresh('api-dockhand') }));
     const seedStarted = performance.now();
     await pullAll(dockhand.socket, source, tags);
     const dockhandSeedMs = performance.now() - seedStarted;
     const dockhandCount = await countImages(dockhand.socket);
-    engines.push({ name: 'Dockhand', socket: dockhand.socket, pid: dockhand.pid });
+    engines.push({ name: 'Dockhand', socket: dockhand.socket, pid: dockhand.pid, endpoints: both });
     out.line(
-      `Dockhand: ${IMAGES} pulls (${SEED_CONCURRENCY} at a time) took ${seconds(dockhandSeedMs)}; ` +
-        `GET /images/json lists ${dockhandCount} images.`,
+      `Dockhand: ${IMAGES} pulls of distinct images (${SEED_CONCURRENCY} at a time) took ` +
+        `${seconds(dockhandSeedMs)}; GET /images/json lists ${dockhandCount} images.`,
     );
 
     if (dockerdInstalled()) {
@@ -100,9 +131,9 @@ export const apiSection: Section = async ({ settings, work, say }) => {
         `dockerd: ${IMAGES} pulls took ${seconds(performance.now() - seedStarted)}; GET /images/json lists ` +
           `${await countImages(dockerd.socket)} images.`,
       );
-      engines.push({ name: 'dockerd', socket: dockerd.socket, pid: dockerd.pid });
+      engines.push({ name: 'dockerd', socket: dockerd.socket, pid: dockerd.pid, endpoints: both });
     } else {
-      out.line(`dockerd is not installed (${DOCKERD} does not exist): only Dockhand measured.`);
+      out.line(`dockerd is not installed (${DOCKERD} does not exist): not measured.`);
     }
     out.line();
 
@@ -110,41 +141,42 @@ export const apiSection: Section = async ({ settings, work, say }) => {
     for (let round = 0; round < settings.rounds; round++) {
       say(`api: round ${round + 1}/${settings.rounds}`);
       for (const engine of engines) {
-        for (const path of ENDPOINTS) {
+        for (const path of engine.endpoints) {
           const key = `${engine.name} ${path}`;
           results.set(key, [...(results.get(key) ?? []), await load(engine, path)]);
         }
       }
     }
 
-    const rows = [...results].map(([key, loads]) => [
-      key,
-      spread(summarize(loads.map((l) => l.reqPerSec)), (v) => v.toFixed(0)),
-      spread(summarize(loads.map((l) => l.p50)), millis),
-      spread(summarize(loads.map((l) => l.p99)), millis),
-      spread(summarize(loads.map((l) => l.daemonCpu)), percent),
-      String(loads.reduce((sum, l) => sum + l.bad, 0)),
-    ]);
     out.line(
-      `${settings.rounds} round(s), engines and endpoints one after the other; autocannon runs in the bench ` +
-        'process on the same 2 cores. Median (min – max) over rounds.',
+      `${settings.rounds} round(s), servers and endpoints one after the other; autocannon runs in the bench ` +
+        'process on the same 2 cores. CPU columns: % of one core. Median (min – max) over rounds.',
     );
     out.line();
     out.table(
       [
-        'engine and endpoint',
+        'server and endpoint',
         'req/s',
         'p50 latency',
         'p99 latency',
-        'daemon CPU (% of one core)',
+        'server CPU',
+        'autocannon CPU',
         'errors + non-2xx',
       ],
-      rows,
+      [...results].map(([key, loads]) => [
+        key,
+        spread(summarize(loads.map((l) => l.reqPerSec)), (v) => v.toFixed(0)),
+        spread(summarize(loads.map((l) => l.p50)), millis),
+        spread(summarize(loads.map((l) => l.p99)), millis),
+        spread(summarize(loads.map((l) => l.serverCpu)), percent),
+        spread(summarize(loads.map((l) => l.clientCpu)), percent),
+        String(loads.reduce((sum, l) => sum + l.bad, 0)),
+      ]),
     );
     if (dockhandCount < IMAGES) {
       out.check('api: images listed by Dockhand', String(dockhandCount), `≥ ${IMAGES}`, false);
     }
-    for (const path of ENDPOINTS) {
+    for (const path of both) {
       const loads = results.get(`Dockhand ${path}`) ?? [];
       const p99 = summarize(loads.map((l) => l.p99)).median;
       const bad = loads.reduce((sum, l) => sum + l.bad, 0);
