@@ -82,4 +82,8 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+// Exiting through process.exit runs the rig's exit hook, which kills what the bench started and removes its temp
+// dirs; the default signal action would skip it.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 process.exitCode = await main();
