@@ -23,6 +23,8 @@ interface ImageConfigJson {
   rootfs?: { type?: string; diff_ids?: string[] };
 }
 
+const MAX_CACHED_CONFIGS = 10_000;
+
 /** The familiar form docker prints: alpine:latest, 127.0.0.1:5000/small:1. */
 export function familiarOf(ref: string): string {
   return parseReference(parseReference(ref).canonical).familiar;
@@ -31,6 +33,7 @@ export function familiarOf(ref: string): string {
 export class LocalImages {
   readonly #store: Store;
   readonly #events: ImageEvents;
+  readonly #configs = new Map<string, ImageConfigJson>();
 
   constructor(store: Store, events: ImageEvents) {
     this.#store = store;
@@ -194,12 +197,19 @@ export class LocalImages {
     }
   }
 
+  /** A config is content-addressed, so it never changes: read and verify it once, not on every GET /images/json. */
   async #config(image: ImageRecord): Promise<ImageConfigJson> {
+    const cached = this.#configs.get(image.id);
+    if (cached) return cached;
+    let config: ImageConfigJson;
     try {
-      return await this.#store.content.readJson<ImageConfigJson>(image.id);
+      config = await this.#store.content.readJson<ImageConfigJson>(image.id);
     } catch {
       return {};
     }
+    if (this.#configs.size >= MAX_CACHED_CONFIGS) this.#configs.clear();
+    this.#configs.set(image.id, config);
+    return config;
   }
 }
 
