@@ -1,9 +1,9 @@
 // What classic-mode authorization costs on the wire, counted at a passthrough front before the real registry and at
 // the token server: no /v2/ ping, one 401 and one token request per repository, none while the token lives.
-import { Client } from 'undici';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAuthConfig } from '../../api-spec/auth-config.ts';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { expectPullSucceeded, pullRaw } from '../helpers/raw-pull.ts';
 import { type Front, type FrontRecord, startFront } from '../rig/front.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { type SeededImages, seedImages } from '../rig/seed.ts';
@@ -11,46 +11,6 @@ import { pushImage } from '../rig/skopeo.ts';
 import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
 
 const CREDS = { username: 'testuser', password: 'testpass' };
-
-interface PullOutcome {
-  status: number;
-  messages: { status?: string; error?: string; errorDetail?: { message?: string } }[];
-  /** The pre-stream error message, when the status is not 200. */
-  message: string | undefined;
-}
-
-async function pull(socket: string, host: string, repository: string, tag: string): Promise<PullOutcome> {
-  const client = new Client('http://localhost', { socketPath: socket });
-  try {
-    const query = new URLSearchParams({ fromImage: `${host}/${repository}`, tag });
-    const auth = encodeAuthConfig({ ...CREDS, serveraddress: host });
-    const response = await client.request({
-      method: 'POST',
-      path: `/images/create?${query}`,
-      headers: { 'x-registry-auth': auth },
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
-      return { status: response.statusCode, messages: [], message: JSON.parse(text).message };
-    }
-    const messages = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line));
-    return { status: 200, messages, message: undefined };
-  } finally {
-    await client.close();
-  }
-}
-
-function expectSuccess(outcome: PullOutcome): void {
-  expect(outcome.message).toBeUndefined();
-  expect(outcome.status).toBe(200);
-  expect(outcome.messages.find((m) => m.error !== undefined)).toBeUndefined();
-  expect(outcome.messages.at(-1)?.status).toMatch(
-    /^Status: (Downloaded newer image|Image is up to date) for /,
-  );
-}
 
 const unauthorized = (records: FrontRecord[]) => records.filter((r) => r.status === 401);
 const pings = (records: FrontRecord[]) => records.filter((r) => r.kind === 'ping');
@@ -101,7 +61,10 @@ describe('classic mode authorization costs (token registry behind a passthrough 
   it('cold pull: one 401, one token request for the repository, no /v2/ ping', async () => {
     front.reset();
     tokenServer.resetLog();
-    expectSuccess(await pull(daemon.socket, front.host, 'small', '1'));
+    expectPullSucceeded(
+      await pullRaw(daemon.socket, `${front.host}/small`, '1', { ...CREDS, serveraddress: front.host }),
+      { upToDate: true },
+    );
     const records = front.requests();
     expect(pings(records)).toEqual([]);
     expect(unauthorized(records), summary(records).join('\n')).toHaveLength(1);
@@ -118,8 +81,11 @@ describe('classic mode authorization costs (token registry behind a passthrough 
   it('second pull within the token life: zero 401s, zero token requests, one HEAD', async () => {
     front.reset();
     tokenServer.resetLog();
-    const outcome = await pull(daemon.socket, front.host, 'small', '1');
-    expectSuccess(outcome);
+    const outcome = await pullRaw(daemon.socket, `${front.host}/small`, '1', {
+      ...CREDS,
+      serveraddress: front.host,
+    });
+    expectPullSucceeded(outcome, { upToDate: true });
     expect(outcome.messages.at(-1)?.status).toMatch(/^Status: Image is up to date for /);
     const records = front.requests();
     expect(unauthorized(records)).toEqual([]);
@@ -130,7 +96,10 @@ describe('classic mode authorization costs (token registry behind a passthrough 
   it('pull of another repository: one token request for it, no 401 (the host is known to want Bearer)', async () => {
     front.reset();
     tokenServer.resetLog();
-    expectSuccess(await pull(daemon.socket, front.host, 'small-v2s2', '1'));
+    expectPullSucceeded(
+      await pullRaw(daemon.socket, `${front.host}/small-v2s2`, '1', { ...CREDS, serveraddress: front.host }),
+      { upToDate: true },
+    );
     const records = front.requests();
     expect(pings(records)).toEqual([]);
     expect(unauthorized(records)).toEqual([]);
@@ -142,9 +111,11 @@ describe('classic mode authorization costs (token registry behind a passthrough 
       front.reset();
       tokenServer.resetLog();
       const outcomes = await Promise.all(
-        Array.from({ length: 10 }, () => pull(fresh.socket, front.host, 'multi', '1')),
+        Array.from({ length: 10 }, () =>
+          pullRaw(fresh.socket, `${front.host}/multi`, '1', { ...CREDS, serveraddress: front.host }),
+        ),
       );
-      for (const outcome of outcomes) expectSuccess(outcome);
+      for (const outcome of outcomes) expectPullSucceeded(outcome, { upToDate: true });
       const records = front.requests();
       expect(pings(records)).toEqual([]);
       expect(tokenServer.log().map((e) => e.scopesAsked)).toEqual([['repository:multi:pull']]);
@@ -165,7 +136,13 @@ describe('registries that bend the challenge (fronts in other modes)', () => {
       try {
         await withDaemon(async (fresh) => {
           tokenServer.resetLog();
-          expectSuccess(await pull(fresh.socket, bent.host, 'public/small', '1'));
+          expectPullSucceeded(
+            await pullRaw(fresh.socket, `${bent.host}/public/small`, '1', {
+              ...CREDS,
+              serveraddress: bent.host,
+            }),
+            { upToDate: true },
+          );
           const first = bent.requests();
           expect(first.length).toBeGreaterThan(3);
           expect(unauthorized(first), summary(first).join('\n')).toHaveLength(1);
@@ -173,7 +150,10 @@ describe('registries that bend the challenge (fronts in other modes)', () => {
 
           bent.reset();
           tokenServer.resetLog();
-          expectSuccess(await pull(fresh.socket, bent.host, 'multi', '1'));
+          expectPullSucceeded(
+            await pullRaw(fresh.socket, `${bent.host}/multi`, '1', { ...CREDS, serveraddress: bent.host }),
+            { upToDate: true },
+          );
           const second = bent.requests();
           expect(second.length).toBeGreaterThan(3);
           // The host's Bearer challenge is remembered: the token for the new repository is fetched up front.
@@ -192,7 +172,13 @@ describe('registries that bend the challenge (fronts in other modes)', () => {
     try {
       await withDaemon(async (fresh) => {
         tokenServer.resetLog();
-        expectSuccess(await pull(fresh.socket, bearerFront.host, 'small', '1'));
+        expectPullSucceeded(
+          await pullRaw(fresh.socket, `${bearerFront.host}/small`, '1', {
+            ...CREDS,
+            serveraddress: bearerFront.host,
+          }),
+          { upToDate: true },
+        );
         const bearer = bearerFront.requests();
         expect(pings(bearer)).toEqual([]);
         expect(unauthorized(bearer)).toHaveLength(1);
@@ -201,7 +187,13 @@ describe('registries that bend the challenge (fronts in other modes)', () => {
         expect(bearer.filter((r) => r.status === 200).every((r) => r.auth.scheme === 'Bearer')).toBe(true);
       });
       await withDaemon(async (fresh) => {
-        expectSuccess(await pull(fresh.socket, basicFront.host, 'small', '1'));
+        expectPullSucceeded(
+          await pullRaw(fresh.socket, `${basicFront.host}/small`, '1', {
+            ...CREDS,
+            serveraddress: basicFront.host,
+          }),
+          { upToDate: true },
+        );
         const basic = basicFront.requests();
         expect(pings(basic)).toEqual([]);
         expect(unauthorized(basic)).toHaveLength(1);

@@ -1,46 +1,15 @@
 // A real pull-through cache (registry 2.8 in proxy mode) configured as the mirror of a registry host: pulls are
 // served by the mirror, and when the mirror is down the pull falls back to the origin. Fronts before the origin and
 // before the mirror count who served what.
-import { Client } from 'undici';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon } from '../helpers/daemon.ts';
+import { expectPullSucceeded, pullRaw } from '../helpers/raw-pull.ts';
 import { type BuiltImage, buildImage } from '../rig/fixtures.ts';
 import { type Front, type FrontRecord, startFront } from '../rig/front.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { SMALL_SPEC } from '../rig/seed.ts';
 import { pushImage } from '../rig/skopeo.ts';
-
-interface PullOutcome {
-  status: number;
-  messages: { status?: string; error?: string; errorDetail?: { message?: string } }[];
-  message: string | undefined;
-}
-
-async function pull(socket: string, host: string, repository: string, tag: string): Promise<PullOutcome> {
-  const client = new Client('http://localhost', { socketPath: socket });
-  try {
-    const query = new URLSearchParams({ fromImage: `${host}/${repository}`, tag });
-    const response = await client.request({ method: 'POST', path: `/images/create?${query}` });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
-      return { status: response.statusCode, messages: [], message: JSON.parse(text).message };
-    }
-    const messages = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line));
-    return { status: 200, messages, message: undefined };
-  } finally {
-    await client.close();
-  }
-}
-
-function expectSuccess(outcome: PullOutcome): void {
-  expect(outcome.message).toBeUndefined();
-  expect(outcome.status).toBe(200);
-  expect(outcome.messages.find((m) => m.error !== undefined)).toBeUndefined();
-  expect(outcome.messages.at(-1)?.status).toMatch(/^Status: Downloaded newer image for /);
-}
 
 const blobGets = (records: FrontRecord[]) =>
   records.filter((r) => r.kind === 'blob' && r.method === 'GET' && r.status === 200);
@@ -82,7 +51,7 @@ describe('registry mirror (pull-through cache)', () => {
     try {
       originFront.reset();
       mirrorFront.reset();
-      expectSuccess(await pull(daemon.socket, originFront.host, 'small', '1'));
+      expectPullSucceeded(await pullRaw(daemon.socket, `${originFront.host}/small`, '1'));
       const fromMirror = blobGets(mirrorFront.requests());
       expect(fromMirror.map((r) => r.path.split('/').at(-1)).sort()).toEqual(expectedBlobs());
       expect(fromMirror.every((r) => r.repository === 'small')).toBe(true);
@@ -100,7 +69,7 @@ describe('registry mirror (pull-through cache)', () => {
     try {
       originFront.reset();
       mirrorFront.reset();
-      expectSuccess(await pull(daemon.socket, originFront.host, 'small', '1'));
+      expectPullSucceeded(await pullRaw(daemon.socket, `${originFront.host}/small`, '1'));
       // The mirror was tried first and could not answer (its front got no registry behind it).
       const tried = mirrorFront.requests();
       expect(tried.length).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
 // Blob GETs redirected away from the registry (as registries hand out pre-signed storage URLs): the blobs arrive,
 // and the registry credential never reaches the other origin, whether another host name or another port.
-import { Client } from 'undici';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAuthConfig } from '../../api-spec/auth-config.ts';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { expectPullSucceeded, pullRaw } from '../helpers/raw-pull.ts';
 import { type BuiltImage, buildImage } from '../rig/fixtures.ts';
 import { type Front, startFront } from '../rig/front.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
@@ -12,42 +12,6 @@ import { pushImage } from '../rig/skopeo.ts';
 import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
 
 const CREDS = { username: 'testuser', password: 'testpass' };
-
-interface PullOutcome {
-  status: number;
-  messages: { status?: string; error?: string; errorDetail?: { message?: string } }[];
-  message: string | undefined;
-}
-
-async function pull(socket: string, host: string, repository: string, tag: string): Promise<PullOutcome> {
-  const client = new Client('http://localhost', { socketPath: socket });
-  try {
-    const query = new URLSearchParams({ fromImage: `${host}/${repository}`, tag });
-    const response = await client.request({
-      method: 'POST',
-      path: `/images/create?${query}`,
-      headers: { 'x-registry-auth': encodeAuthConfig({ ...CREDS, serveraddress: host }) },
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
-      return { status: response.statusCode, messages: [], message: JSON.parse(text).message };
-    }
-    const messages = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line));
-    return { status: 200, messages, message: undefined };
-  } finally {
-    await client.close();
-  }
-}
-
-function expectSuccess(outcome: PullOutcome): void {
-  expect(outcome.message).toBeUndefined();
-  expect(outcome.status).toBe(200);
-  expect(outcome.messages.find((m) => m.error !== undefined)).toBeUndefined();
-  expect(outcome.messages.at(-1)?.status).toMatch(/^Status: Downloaded newer image for /);
-}
 
 let tokenServer: TokenServer;
 let tokenRegistry: Registry;
@@ -104,7 +68,9 @@ describe('blob redirects to another origin', () => {
       fronts.push(front);
       const daemon: TestDaemon = await startTestDaemon();
       try {
-        expectSuccess(await pull(daemon.socket, front.host, 'small', '1'));
+        expectPullSucceeded(
+          await pullRaw(daemon.socket, `${front.host}/small`, '1', { ...CREDS, serveraddress: front.host }),
+        );
 
         const blobGets = front.requests().filter((r) => r.kind === 'blob' && r.method === 'GET');
         const redirected = blobGets.filter((r) => r.status === 307);

@@ -1,15 +1,13 @@
 // Transport failures a real registry path produces, injected by a front before a real registry: 503s and 429s are
 // retried (Retry-After honoured), a body cut mid-blob resumes with a Range request for the rest, and a corrupted
 // blob fails the pull without ever getting a blob's name in the store.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeAuthConfig } from '../../api-spec/auth-config.ts';
 import type { RetryPolicy } from '../../daemon/registry/retry.ts';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { expectPullSucceeded, pullRaw, sha256File } from '../helpers/raw-pull.ts';
 import { type BuiltImage, buildImage, type LayerInfo } from '../rig/fixtures.ts';
 import { type Fault, type Front, startFront } from '../rig/front.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
@@ -17,48 +15,6 @@ import { SMALL_SPEC } from '../rig/seed.ts';
 import { pushImage } from '../rig/skopeo.ts';
 
 const CREDS = { username: 'testuser', password: 'testpass' };
-
-interface PullOutcome {
-  status: number;
-  messages: { status?: string; error?: string; errorDetail?: { message?: string } }[];
-  message: string | undefined;
-}
-
-async function pull(socket: string, host: string, repository: string, tag: string): Promise<PullOutcome> {
-  const client = new Client('http://localhost', { socketPath: socket });
-  try {
-    const query = new URLSearchParams({ fromImage: `${host}/${repository}`, tag });
-    const response = await client.request({
-      method: 'POST',
-      path: `/images/create?${query}`,
-      headers: { 'x-registry-auth': encodeAuthConfig({ ...CREDS, serveraddress: host }) },
-    });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) {
-      return { status: response.statusCode, messages: [], message: JSON.parse(text).message };
-    }
-    const messages = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line));
-    return { status: 200, messages, message: undefined };
-  } finally {
-    await client.close();
-  }
-}
-
-function expectSuccess(outcome: PullOutcome): void {
-  expect(outcome.message).toBeUndefined();
-  expect(outcome.status).toBe(200);
-  expect(outcome.messages.find((m) => m.error !== undefined)).toBeUndefined();
-  expect(outcome.messages.at(-1)?.status).toMatch(/^Status: Downloaded newer image for /);
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** Every file under <dataRoot>/oci/blobs, as [name, sha256 of its bytes]. */
 async function hashBlobs(dataRoot: string): Promise<[string, string][]> {
@@ -118,7 +74,9 @@ describe('retries against a real registry', () => {
       { type: 'status', status: 503, kind: 'blob', pathIncludes: big.digest, times: 2 },
     ];
     await withDaemon(faults, async (daemon) => {
-      expectSuccess(await pull(daemon.socket, front.host, 'small', '1'));
+      expectPullSucceeded(
+        await pullRaw(daemon.socket, `${front.host}/small`, '1', { ...CREDS, serveraddress: front.host }),
+      );
       const records = front.requests();
       const manifests = records.filter((r) => r.kind === 'manifest');
       expect(manifests.slice(0, 2).map((r) => r.status)).toEqual([503, 503]);
@@ -138,8 +96,11 @@ describe('retries against a real registry', () => {
     await withDaemon(
       faults,
       async (daemon) => {
-        const outcome = await pull(daemon.socket, front.host, 'small', '1');
-        expectSuccess(outcome);
+        const outcome = await pullRaw(daemon.socket, `${front.host}/small`, '1', {
+          ...CREDS,
+          serveraddress: front.host,
+        });
+        expectPullSucceeded(outcome);
         const bigGets = front.requests().filter((r) => r.path.endsWith(big.digest));
         expect(bigGets.map((r) => r.status)).toEqual([429, 200]);
         const [limited, next] = bigGets;
@@ -154,7 +115,9 @@ describe('retries against a real registry', () => {
     const cutAt = 300_000;
     const faults: Fault[] = [{ type: 'reset', afterBytes: cutAt, pathIncludes: big.digest, nth: 1 }];
     await withDaemon(faults, async (daemon) => {
-      expectSuccess(await pull(daemon.socket, front.host, 'small', '1'));
+      expectPullSucceeded(
+        await pullRaw(daemon.socket, `${front.host}/small`, '1', { ...CREDS, serveraddress: front.host }),
+      );
       const bigGets = front.requests().filter((r) => r.path.endsWith(big.digest));
       expect(bigGets).toHaveLength(2);
       const [cut, resumed] = bigGets;
@@ -174,7 +137,10 @@ describe('retries against a real registry', () => {
   it('a flipped byte fails the pull in the stream, and no blob with a wrong digest is stored', async () => {
     const faults: Fault[] = [{ type: 'flip', pathIncludes: big.digest }];
     await withDaemon(faults, async (daemon) => {
-      const outcome = await pull(daemon.socket, front.host, 'small', '1');
+      const outcome = await pullRaw(daemon.socket, `${front.host}/small`, '1', {
+        ...CREDS,
+        serveraddress: front.host,
+      });
       expect(outcome.status).toBe(200);
       const last = outcome.messages.at(-1);
       expect(last?.errorDetail?.message).toBeDefined();

@@ -1,15 +1,15 @@
 // The daemon as its own process, killed with SIGKILL in the middle of a big blob: restarted on the same data root,
 // the pull resumes the blob with a Range request for what is missing, and nothing unverified has a blob's name.
 // A second daemon on a data root in use refuses to start.
+
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pullRaw, sha256File } from '../helpers/raw-pull.ts';
 import { type BuiltImage, buildImage, type LayerInfo } from '../rig/fixtures.ts';
 import { type Front, startFront } from '../rig/front.ts';
 import { type TrackedProcess, track } from '../rig/processes.ts';
@@ -74,28 +74,6 @@ function runToEnd(child: ChildProcess): Promise<{ code: number | null; output: s
 }
 
 /** POST /images/create; resolves with the JSON lines (or rejects when the connection dies). */
-async function pull(socket: string, fromImage: string, tag: string): Promise<Record<string, unknown>[]> {
-  const client = new Client('http://localhost', { socketPath: socket });
-  try {
-    const query = new URLSearchParams({ fromImage, tag });
-    const response = await client.request({ method: 'POST', path: `/images/create?${query}` });
-    const text = await response.body.text();
-    expect(response.statusCode, text).toBe(200);
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  } finally {
-    await client.close();
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 let registry: Registry;
 let front: Front;
 let image: BuiltImage;
@@ -133,7 +111,7 @@ describe('daemon killed mid-download', () => {
     ]);
     const first = await spawnDaemon(socket, dataRoot);
     running.push(first.proc);
-    const interrupted = pull(socket, fromImage, '1').then(
+    const interrupted = pullMessages(socket, fromImage, '1').then(
       () => 'finished',
       () => 'cut',
     );
@@ -160,7 +138,7 @@ describe('daemon killed mid-download', () => {
     front.reset();
     const second = await spawnDaemon(socket, dataRoot);
     running.push(second.proc);
-    const messages = await pull(socket, fromImage, '1');
+    const messages = await pullMessages(socket, fromImage, '1');
     expect(messages.find((m) => m['error'] !== undefined)).toBeUndefined();
     expect(messages.at(-1)?.['status']).toBe(`Status: Downloaded newer image for ${fromImage}:1`);
 
@@ -190,3 +168,13 @@ describe('daemon killed mid-download', () => {
     expect(await pings(socket)).toBe(true);
   });
 });
+
+async function pullMessages(
+  socket: string,
+  fromImage: string,
+  tag: string,
+): Promise<Record<string, unknown>[]> {
+  const outcome = await pullRaw(socket, fromImage, tag);
+  expect(outcome.status, outcome.message).toBe(200);
+  return outcome.messages as Record<string, unknown>[];
+}
