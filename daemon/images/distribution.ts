@@ -3,6 +3,7 @@
 import type { DistributionInspect, OCIPlatform } from '../../api-spec/types.ts';
 import { familiarName } from '../../protocol/index.ts';
 import { parseManifest } from '../pull/manifest.ts';
+import { readLimited } from '../registry/transport.ts';
 import type { AuthMode } from './image-service.ts';
 import { parseImageReference } from './pull-service.ts';
 import type { RegistryAccess } from './registry-access.ts';
@@ -27,21 +28,15 @@ export async function distributionInspect(
       return { Descriptor: descriptor, Platforms: platforms };
     }
     const config = await repo.openBlob(parsed.config.digest, 0, signal);
-    return { Descriptor: descriptor, Platforms: [platformOf(await readSmall(config.body))] };
+    return {
+      Descriptor: descriptor,
+      Platforms: [
+        platformOf(await readLimited(config.body, MAX_CONFIG_BYTES, `config ${parsed.config.digest}`)),
+      ],
+    };
   } catch (err) {
     throw mapRegistryError(err, { kind: 'pull', familiarName: familiarName(ref), familiarRef: ref.familiar });
   }
-}
-
-async function readSmall(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_CONFIG_BYTES) throw new Error('image config over 1 MiB');
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }
 
 function platformOf(configBytes: Buffer): OCIPlatform {

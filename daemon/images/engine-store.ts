@@ -9,14 +9,8 @@ import type { BlobFetchResult, PullStore } from '../pull/pull-job.ts';
 import type { ResolvedImage } from '../pull/resolve.ts';
 import type { PushPlan } from '../push/push-job.ts';
 import type { ImageMeta, RefRecord, Store } from '../store/index.ts';
+import type { ImageConfigJson } from './local-images.ts';
 import type { PushCatalog } from './push-service.ts';
-
-interface ImageConfigJson {
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  created?: string;
-}
 
 export class EngineStore implements PullStore, PushCatalog {
   readonly #store: Store;

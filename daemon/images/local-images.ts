@@ -13,7 +13,8 @@ import { AmbiguousImageIdError, type ImageRecord, type Store } from '../store/in
 import type { ImageEvents } from './events.ts';
 import { parseImageReference } from './pull-service.ts';
 
-interface ImageConfigJson {
+/** The fields of an image config (untrusted JSON from the store) that the API shows. */
+export interface ImageConfigJson {
   created?: string;
   author?: string;
   architecture?: string;

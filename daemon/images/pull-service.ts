@@ -5,11 +5,13 @@ import type { OCIPlatform } from '../../api-spec/types.ts';
 import { familiarName, InvalidReferenceError, parseReference, type Reference } from '../../protocol/index.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { defaultPlatform, normalizePlatform } from '../pull/platform.ts';
+import { retryingStatus } from '../pull/progress.ts';
 import { type PullStore, runPull } from '../pull/pull-job.ts';
 import { headDigest, resolveImage } from '../pull/resolve.ts';
 import type { RetryPolicy } from '../registry/retry.ts';
 import type { ImageEvents } from './events.ts';
 import type { PullRequest, StreamingJob } from './image-service.ts';
+import { familiarOf } from './local-images.ts';
 import type { RegistryAccess } from './registry-access.ts';
 import { mapRegistryError, type Operation } from './registry-errors.ts';
 
@@ -42,28 +44,27 @@ export async function preparePull(
   const ref = parseImageReference(request.reference);
   const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
   const storeAs = ref.canonical;
-  const op: Operation = { kind: 'pull', familiarName: familiarName(ref), familiarRef: ref.familiar };
+  // Status lines name the tag as docker prints it (alpine:latest, not alpine).
+  const familiar = familiarOf(ref.canonical);
+  const op: Operation = { kind: 'pull', familiarName: familiarName(ref), familiarRef: familiar };
   const platform = request.platform ? normalizePlatform(request.platform) : defaultPlatform();
   let emitRetry: (m: JSONMessage) => void = () => {};
   const repo = await deps.access.repository(ref.domain, ref.path, request, {
     signal,
-    onRetry: (n) => emitRetry({ status: `Retrying in ${Math.max(1, Math.round(n.delayMs / 1000))} seconds` }),
+    onRetry: (n) => emitRetry({ status: retryingStatus(n.delayMs) }),
   });
-  const status = (emit: (m: JSONMessage) => void, digest: string, text: string) => {
-    emit({ status: `Digest: ${digest}` });
-    emit({ status: `Status: ${text} ${ref.familiar}` });
-  };
   try {
     const digest = await headDigest(repo, tagOrDigest);
     if (digest !== undefined && (await deps.store.completeDigestOf(storeAs, platform)) === digest) {
       return {
         async run(emit) {
           emit({ status: `Pulling from ${familiarName(ref)}`, id: tagOrDigest });
-          status(emit, digest, 'Image is up to date for');
+          emit({ status: `Digest: ${digest}` });
+          emit({ status: `Status: Image is up to date for ${familiar}` });
         },
       };
     }
-    const image = await resolveImage(repo, tagOrDigest, digest, platform, ref.familiar);
+    const image = await resolveImage(repo, tagOrDigest, digest, platform, familiar);
     return {
       async run(emit, runSignal) {
         emitRetry = emit;
@@ -74,7 +75,7 @@ export async function preparePull(
               repo,
               image,
               storeAs,
-              familiar: ref.familiar,
+              familiar,
               tagOrDigest,
               repositoryPath: familiarName(ref),
               maxConcurrentDownloads: deps.maxConcurrentDownloads,
@@ -86,7 +87,7 @@ export async function preparePull(
         } catch (err) {
           throw mapRegistryError(err, op);
         }
-        deps.events.publish('pull', ref.familiar);
+        deps.events.publish('pull', familiar);
       },
     };
   } catch (err) {

@@ -50,3 +50,9 @@ export function throttled(intervalMs: number, emit: (current: number) => void): 
     }
   };
 }
+
+/** dockerd's retry notice, counted in whole seconds. */
+export function retryingStatus(delayMs: number): string {
+  const seconds = Math.max(1, Math.round(delayMs / 1000));
+  return `Retrying in ${seconds} second${seconds === 1 ? '' : 's'}`;
+}

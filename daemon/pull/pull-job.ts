@@ -7,7 +7,7 @@ import type { OCIDescriptor } from '../../api-spec/types.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { RepositoryClient } from '../registry/repository-client.ts';
 import { isRetryableError, type RetryPolicy, retryDelay, sleep } from '../registry/retry.ts';
-import { layerProgress, layerStatus, throttled } from './progress.ts';
+import { layerProgress, layerStatus, retryingStatus, throttled } from './progress.ts';
 import type { ResolvedImage } from './resolve.ts';
 
 export interface BlobFetchResult {
@@ -22,7 +22,10 @@ export interface PullStore {
   putBytes(digest: string, bytes: Buffer): Promise<void>;
   fetchBlob(
     descriptor: { digest: string; size: number },
-    open: (offset: number, signal: AbortSignal) => Promise<AsyncIterable<Uint8Array>>,
+    open: (
+      offset: number,
+      signal: AbortSignal,
+    ) => Promise<{ body: AsyncIterable<Uint8Array>; start: number }>,
     options: { signal?: AbortSignal; onProgress?: (current: number, total: number) => void },
   ): Promise<BlobFetchResult>;
   lease(digests: string[]): { release(): void };
@@ -108,8 +111,8 @@ async function fetchLayer(
   const progress = throttled(100, (current) =>
     emit(layerProgress(layer.digest, 'Downloading', current, layer.size)),
   );
-  await fetchWithRetry(o, layer, signal, progress, (seconds) =>
-    emit(layerStatus(layer.digest, `Retrying in ${seconds} second${seconds === 1 ? '' : 's'}`)),
+  await fetchWithRetry(o, layer, signal, progress, (delayMs) =>
+    emit(layerStatus(layer.digest, retryingStatus(delayMs))),
   );
   emit(layerStatus(layer.digest, 'Verifying Checksum'));
   emit(layerStatus(layer.digest, 'Download complete'));
@@ -122,16 +125,14 @@ async function fetchWithRetry(
   blob: OCIDescriptor,
   signal: AbortSignal,
   onProgress: (current: number) => void,
-  onRetry: (seconds: number) => void,
+  onRetry: (delayMs: number) => void,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await o.store.fetchBlob(
         blob,
-        async (offset, fetchSignal) => {
-          const stream = await o.repo.openBlob(blob.digest, offset, fetchSignal);
-          return skip(stream.body, offset - stream.start);
-        },
+        // The store restarts the partial when the registry ignored Range (start 0).
+        (offset, fetchSignal) => o.repo.openBlob(blob.digest, offset, fetchSignal),
         { signal, onProgress: (current) => onProgress(current) },
       );
       return;
@@ -139,22 +140,9 @@ async function fetchWithRetry(
       if (err instanceof RegistryChallengeError || signal.aborted) throw err;
       if (!isRetryableError(err) || attempt > o.retry.maxRetries) throw err;
       const delay = retryDelay(o.retry, attempt);
-      onRetry(Math.max(1, Math.round(delay / 1000)));
+      onRetry(delay);
       await sleep(delay, signal);
     }
-  }
-}
-
-/** When a registry ignores Range and answers 200, drop the bytes already on disk. */
-async function* skip(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array> {
-  let left = bytes;
-  for await (const chunk of body) {
-    if (left >= chunk.length) {
-      left -= chunk.length;
-      continue;
-    }
-    yield left > 0 ? chunk.subarray(left) : chunk;
-    left = 0;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type RegistryRequest,
   type RegistryResponse,
   readCapped,
+  readLimited,
   type Transport,
 } from './transport.ts';
 
@@ -82,7 +83,7 @@ export class RepositoryClient {
       await response.body.dump();
       throw new Error(`manifest ${reference} is ${length} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
     }
-    const bytes = await readAll(response.body, MAX_MANIFEST_BYTES);
+    const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, `manifest ${reference}`);
     const algorithm = reference.startsWith('sha512:') ? 'sha512' : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
     if (reference.includes(':') && reference !== digest) {
@@ -130,17 +131,7 @@ export class RepositoryClient {
 
   /** Monolithic upload: POST for a session, then PUT the whole blob with its digest. */
   async uploadBlob(digest: string, size: number, body: () => AsyncIterable<Uint8Array>): Promise<void> {
-    const start = await this.#send(this.origin, {
-      method: 'POST',
-      path: this.#path('blobs/uploads/'),
-      scopes: this.#scopes('pull', 'push'),
-      headers: { 'content-length': '0' },
-      replayable: true,
-    });
-    await start.body.dump();
-    if (start.statusCode !== 202)
-      throw await responseError(this.origin.host, start, `start upload of ${digest}`);
-    const location = uploadUrl(start, digest);
+    const location = await this.#startUpload(digest);
     const put = await this.#send(this.origin, {
       method: 'PUT',
       path: location,
@@ -173,6 +164,11 @@ export class RepositoryClient {
    * to expire: cancelling it would need the delete scope.
    */
   async probeUpload(): Promise<void> {
+    await this.#startUpload('');
+  }
+
+  /** POST uploads/: the session's PUT URL, carrying `digest` when one is given. */
+  async #startUpload(digest: string): Promise<string> {
     const start = await this.#send(this.origin, {
       method: 'POST',
       path: this.#path('blobs/uploads/'),
@@ -180,8 +176,10 @@ export class RepositoryClient {
       headers: { 'content-length': '0' },
       replayable: true,
     });
-    if (start.statusCode !== 202) throw await responseError(this.origin.host, start, 'start upload');
+    if (start.statusCode !== 202)
+      throw await responseError(this.origin.host, start, `start upload ${digest}`.trim());
     await start.body.dump();
+    return uploadUrl(start, digest);
   }
 
   /** GET /v2/ for login: the one place a ping is the request itself. */
@@ -243,7 +241,7 @@ function uploadUrl(response: RegistryResponse, digest: string): string {
   const location = header(response, 'location');
   if (!location) throw new Error('registry opened an upload without a Location');
   const url = new URL(location, response.url);
-  url.searchParams.set('digest', digest);
+  if (digest) url.searchParams.set('digest', digest);
   return url.toString();
 }
 
@@ -260,17 +258,6 @@ async function responseError(
     code,
     text ?? `${what}: HTTP ${response.statusCode}`,
   );
-}
-
-async function readAll(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`manifest body over the ${limit}-byte limit`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }
 
 /** Some registries omit Content-Type; the manifest's own mediaType field then says what it is. */

@@ -201,3 +201,19 @@ export async function readCapped(body: Dispatcher.ResponseData['body'], limit: n
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
+
+/** Reads a small body whole (a manifest, a config), refusing one over `limit` rather than holding it. */
+export async function readLimited(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  what: string,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new Error(`${what} is over the ${limit}-byte limit`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
