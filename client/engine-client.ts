@@ -110,34 +110,15 @@ export class EngineClient {
   /** Pulls `ref`; resolves once the daemon has finished, rejects with StreamError on any error in the stream. */
   pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
     const reference = parseReference(ref);
-    const handler = options.challengeHandler;
-    return withChallengeRetry({
-      auth: readAuthOption(options),
-      handler,
-      maxRounds: options.maxRounds,
-      signal: options.signal,
-      attempt: async (auth) => {
-        const response = await this.#transport.request({
-          method: 'POST',
-          path: '/images/create',
-          query: {
-            fromImage: reference.name,
-            tag: reference.digest ?? reference.tag ?? 'latest',
-            platform: options.platform,
-            clientAuth: handler ? '1' : undefined,
-          },
-          headers: authHeaders(auth),
-          signal: options.signal,
-        });
-        await throwUnlessOk(response);
-        const result: PullResult = {};
-        await consumeMessages(response.body, (message) => {
-          summarizePull(result, message);
-          options.onProgress?.(message);
-        });
-        return result;
+    return this.#streamed(options, summarizePull, (clientAuth) => ({
+      path: '/images/create',
+      query: {
+        fromImage: reference.name,
+        tag: reference.digest ?? reference.tag ?? 'latest',
+        platform: options.platform,
+        clientAuth,
       },
-    });
+    }));
   }
 
   /** Pushes `name` (`repo[:tag]`); same completion and error semantics as pull. */
@@ -146,6 +127,18 @@ export class EngineClient {
     if (reference.digest !== undefined) {
       throw new InvalidReferenceError(name, 'format', 'cannot push a digest reference');
     }
+    return this.#streamed(options, summarizePush, (clientAuth) => ({
+      path: `/images/${namePath(reference.name)}/push`,
+      query: { tag: options.tag ?? reference.tag ?? 'latest', clientAuth },
+    }));
+  }
+
+  /** A streamed operation (pull, push) under the challenge loop: it ends with the stream, or with its error. */
+  #streamed<R extends object>(
+    options: ChallengeOptions & { onProgress?: (message: JSONMessage) => void },
+    summarize: (result: R, message: JSONMessage) => void,
+    route: (clientAuth: string | undefined) => { path: string; query: Record<string, string | undefined> },
+  ): Promise<R> {
     const handler = options.challengeHandler;
     return withChallengeRetry({
       auth: readAuthOption(options),
@@ -155,15 +148,14 @@ export class EngineClient {
       attempt: async (auth) => {
         const response = await this.#transport.request({
           method: 'POST',
-          path: `/images/${namePath(reference.name)}/push`,
-          query: { tag: options.tag ?? reference.tag ?? 'latest', clientAuth: handler ? '1' : undefined },
+          ...route(handler ? '1' : undefined),
           headers: authHeaders(auth),
           signal: options.signal,
         });
         await throwUnlessOk(response);
-        const result: PushResult = {};
+        const result = {} as R;
         await consumeMessages(response.body, (message) => {
-          summarizePush(result, message);
+          summarize(result, message);
           options.onProgress?.(message);
         });
         return result;
