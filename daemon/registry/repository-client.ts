@@ -49,6 +49,8 @@ export interface RepositoryClientOptions {
 
 export class RepositoryClient {
   readonly #o: RepositoryClientOptions;
+  /** Mirrors that failed during this operation: the rest of it goes straight to the next endpoint. */
+  readonly #downMirrors = new Set<Endpoint>();
 
   constructor(options: RepositoryClientOptions) {
     this.#o = options;
@@ -208,7 +210,7 @@ export class RepositoryClient {
 
   /** A pull-side read: mirrors first; a failing mirror falls back to the next, the origin's answer is final. */
   async #read(method: Method, suffix: string, headers: Record<string, string>, signal?: AbortSignal) {
-    const endpoints = this.#o.endpoints;
+    const endpoints = this.#o.endpoints.filter((e) => !this.#downMirrors.has(e));
     for (let i = 0; ; i++) {
       const endpoint = endpoints[i] as Endpoint;
       const last = i === endpoints.length - 1;
@@ -219,14 +221,18 @@ export class RepositoryClient {
           scopes: this.#scopes('pull'),
           headers,
           ...(signal ? { signal } : {}),
+          // A mirror is not retried: the origin behind it is the better second try.
+          ...(last ? {} : { replayable: false }),
         });
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
         if (last) throw await responseError(endpoint.host, response, `${method} ${suffix}`);
+        if (response.statusCode >= 500) this.#downMirrors.add(endpoint);
         await response.body.dump();
       } catch (err) {
         // A mirror's challenge is forwarded in clientAuth mode: the client can answer for the mirror host.
         if (last || err instanceof RegistryChallengeError || signal?.aborted || this.#o.signal?.aborted)
           throw err;
+        this.#downMirrors.add(endpoint);
       }
     }
   }

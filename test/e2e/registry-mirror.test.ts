@@ -74,6 +74,8 @@ describe('registry mirror (pull-through cache)', () => {
       const tried = mirrorFront.requests();
       expect(tried.length).toBeGreaterThan(0);
       expect(tried.every((r) => r.status === 502)).toBe(true);
+      // Not retried, and not asked again for the rest of the pull: one request, then the origin.
+      expect(tried).toHaveLength(1);
       expect(
         blobGets(originFront.requests())
           .map((r) => r.path.split('/').at(-1))
