@@ -1,6 +1,5 @@
 // Two processes refresh through one file store against a token endpoint whose refresh tokens are single-use
 // and which revokes the whole family on reuse (as Hydra and Auth0 do): the lock file must keep them in turn.
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileTokenStore } from '../../../client/index.ts';
+import { startTsx } from '../../helpers/tsx-process.ts';
 import { RefreshTokenStore } from '../../rig/refresh-tokens.ts';
 
 const WORKER = fileURLToPath(new URL('./fixtures/refresh-worker.ts', import.meta.url));
@@ -54,33 +54,8 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-function runWorker(
-  storePath: string,
-  rounds: number,
-  name: string,
-): Promise<{ name: string; tokens: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', WORKER, storePath, realm, String(rounds), name],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.stderr.on('data', (c) => {
-      err += c;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out));
-      else reject(new Error(`worker ${name} exited ${code}: ${err.slice(0, 2000)}`));
-    });
-  });
+async function runWorker(storePath: string, rounds: number, name: string): Promise<{ tokens: string[] }> {
+  return JSON.parse(await startTsx(WORKER, [storePath, realm, String(rounds), name]).done);
 }
 
 describe('cross-process refresh through one file store', () => {

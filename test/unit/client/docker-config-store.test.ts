@@ -8,38 +8,7 @@ import {
   InvalidStoreFileError,
 } from '../../../client/index.ts';
 import { helperList } from '../../../client/stores/credential-helper.ts';
-
-// A credential helper speaking the docker-credential-helpers protocol, storing each credential as the JSON it
-// was given, in a file named after the hex of its server URL.
-const HELPER = `#!/bin/sh
-dir="$DHTEST_DIR"
-input=$(cat)
-key() { printf '%s' "$1" | od -An -tx1 | tr -d ' \\n'; }
-case "$1" in
-  store)
-    url=$(printf '%s' "$input" | sed -n 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/p')
-    [ -n "$url" ] || { echo "no credentials server URL"; exit 1; }
-    printf '%s\\n' "$input" > "$dir/$(key "$url").cred" ;;
-  get)
-    f="$dir/$(key "$input").cred"
-    if [ -f "$f" ]; then cat "$f"; else echo "credentials not found in native keychain"; exit 1; fi ;;
-  erase)
-    f="$dir/$(key "$input").cred"
-    if [ -f "$f" ]; then rm "$f"; else echo "credentials not found in native keychain"; exit 1; fi ;;
-  list)
-    sep=''
-    printf '{'
-    for f in "$dir"/*.cred; do
-      [ -f "$f" ] || continue
-      url=$(sed -n 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/p' "$f")
-      user=$(sed -n 's/.*"Username":"\\([^"]*\\)".*/\\1/p' "$f")
-      printf '%s"%s":"%s"' "$sep" "$url" "$user"
-      sep=','
-    done
-    printf '}\\n' ;;
-  *) echo "unknown action"; exit 1 ;;
-esac
-`;
+import { installCredentialHelper } from '../../helpers/credential-helper.ts';
 
 let dir: string;
 let configDir: string;
@@ -49,12 +18,9 @@ let env: NodeJS.ProcessEnv;
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dockhand-dcfg-'));
   configDir = path.join(dir, 'docker');
-  helperDir = path.join(dir, 'helper-data');
-  const bin = path.join(dir, 'bin');
-  await fs.mkdir(bin);
-  await fs.mkdir(helperDir);
-  await fs.writeFile(path.join(bin, 'docker-credential-dhtest'), HELPER, { mode: 0o755 });
-  env = { PATH: `${bin}:${process.env['PATH']}`, DHTEST_DIR: helperDir, HOME: dir };
+  const helper = await installCredentialHelper(dir);
+  helperDir = helper.dataDir;
+  env = { ...helper.env, HOME: dir };
 });
 
 afterEach(async () => {

@@ -1,0 +1,163 @@
+// clientAuth with persistent token stores, end to end: the real daemon, registry 2.8 with token auth, the rig's
+// token server rotating refresh tokens (reuse of a spent one revokes the family), and SDK processes of their own.
+// 1. Two processes started at once share one file store: the lock file beside it keeps their refreshes in turn.
+// 2. docker's config.json names a credential helper on PATH: login stores the refresh token through the helper,
+//    a pull in another process reads it back through the helper and stores the rotated one the same way.
+
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDockerConfigStore,
+  createFileTokenStore,
+  login,
+  type PullResult,
+  type TokenStore,
+} from '../../client/index.ts';
+import { installCredentialHelper } from '../helpers/credential-helper.ts';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { startTsx, type TsxProcess } from '../helpers/tsx-process.ts';
+import { buildImage } from '../rig/fixtures.ts';
+import { type Registry, startRegistry } from '../rig/registry.ts';
+import { SMALL_SPEC } from '../rig/seed.ts';
+import { pushImage } from '../rig/skopeo.ts';
+import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
+
+const WORKER = fileURLToPath(new URL('../helpers/oauth-pull-worker.ts', import.meta.url));
+const USER = { username: 'testuser', password: 'testpass' };
+
+let tokens: TokenServer;
+let registry: Registry;
+let ref: string;
+let digest: string;
+let dir: string;
+let daemon: TestDaemon | undefined;
+const workers: TsxProcess[] = [];
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(tmpdir(), 'dockhand-client-stores-'));
+  tokens = await startTokenServer({ users: { testuser: 'testpass' }, rotation: true });
+  registry = await startRegistry({ auth: 'token', tokenServer: tokens });
+  const small = await buildImage(SMALL_SPEC, { tag: '1' });
+  ref = `${registry.host}/small:1`;
+  ({ digest } = await pushImage({ layoutDir: small.layoutDir, tag: small.tag, dest: ref, creds: USER }));
+});
+
+afterAll(async () => {
+  for (const worker of workers) worker.kill();
+  await daemon?.close();
+  await registry?.stop();
+  await tokens?.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Logs in through `store` and returns the refresh token it now holds; the token server's log starts afresh. */
+async function loginInto(store: TokenStore): Promise<string> {
+  await login({ registry: registry.host, ...USER, store, clientId: 'dockhand-login' });
+  const refreshToken = (await store.get(registry.host))?.refreshToken;
+  expect(refreshToken).toBeTruthy();
+  tokens.resetLog();
+  return refreshToken as string;
+}
+
+/** Starts one worker process per client id, releases them together once all are loaded, and awaits their pulls. */
+async function pullInProcesses(
+  clientIds: string[],
+  storePath: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<PullResult[]> {
+  // A fresh daemon per test: nothing pulled before answers without the registry.
+  await daemon?.close();
+  daemon = await startTestDaemon();
+  const socket = daemon.socket;
+  const started = clientIds.map((id) =>
+    startTsx(WORKER, [socket, ref, id, ...(storePath ? [storePath] : [])], env),
+  );
+  workers.push(...started);
+  await Promise.all(started.map((w) => w.untilLine('ready')));
+  for (const w of started) w.write('go\n');
+  const outputs = await Promise.all(started.map((w) => w.done));
+  return outputs.map((out) => JSON.parse(out.trim().split('\n').at(-1) as string) as PullResult);
+}
+
+/** Every token-server request came from one of `clientIds` (none from the daemon) and was a refresh. */
+function expectOnlySdkRefreshes(clientIds: string[]): void {
+  const log = tokens.log();
+  expect(log.length).toBeGreaterThan(0);
+  for (const entry of log) {
+    expect(clientIds).toContain(entry.clientId);
+    expect(entry.grantType).toBe('refresh_token');
+    expect(entry.status).toBe(200);
+  }
+  expect(daemon?.logs()).not.toContain(USER.password);
+}
+
+describe('two SDK processes started at once on one file token store', () => {
+  it('pull through the daemon with no reuse detection, and the store ends with the newest refresh token', async () => {
+    const storePath = path.join(dir, 'tokens.json');
+    const first = await loginInto(createFileTokenStore(storePath));
+    const ids = ['dockhand-proc-a', 'dockhand-proc-b'];
+
+    const results = await pullInProcesses(ids, storePath, process.env);
+
+    expect(results.map((r) => r.digest)).toEqual([digest, digest]);
+    const counters = tokens.counters();
+    expect(counters.reuseDetections).toBe(0);
+    // Each process refreshes once, in turn under the lock, the second with the token the first stored.
+    expect(counters.refreshes).toBe(2);
+    expect(counters.requests).toBe(2);
+    expect(new Set(tokens.log().map((e) => e.clientId))).toEqual(new Set(ids));
+    expectOnlySdkRefreshes(ids);
+    const newest = (await createFileTokenStore(storePath).get(registry.host))?.refreshToken as string;
+    expect(newest).not.toBe(first);
+    expect(tokens.isRefreshTokenValid(newest)).toBe(true);
+    expect(tokens.isRefreshTokenValid(first)).toBe(false);
+    await expect(fs.access(`${storePath}.lock`)).rejects.toThrow();
+  });
+});
+
+describe('docker config.json with a credential helper on PATH', () => {
+  it('login stores the refresh token through `store`; a pull in another process reads it through `get`', async () => {
+    const helper = await installCredentialHelper(path.join(dir, 'helper'));
+    const configDir = path.join(dir, 'docker');
+    await fs.mkdir(configDir);
+    await fs.writeFile(
+      path.join(configDir, 'config.json'),
+      JSON.stringify({ credHelpers: { [registry.host]: helper.name } }),
+    );
+    const env = { ...process.env, ...helper.env, DOCKER_CONFIG: configDir };
+    const store = createDockerConfigStore({ env });
+
+    const first = await loginInto(store);
+    expect(await helper.invocations()).toEqual([
+      { action: 'store', serverURL: registry.host },
+      // loginInto reads the stored token back.
+      { action: 'get', serverURL: registry.host },
+    ]);
+    // config.json only lists the registry: the secret lives in the helper.
+    const config = JSON.parse(await fs.readFile(path.join(configDir, 'config.json'), 'utf8'));
+    expect(config.auths).toEqual({ [registry.host]: {} });
+    expect(JSON.stringify(config)).not.toContain(first);
+
+    const [result] = await pullInProcesses(['dockhand-helper'], undefined, env);
+
+    expect(result?.digest).toBe(digest);
+    expect((await helper.invocations()).slice(2)).toEqual([
+      // The OAuth handler re-reads the refresh token under the lock …
+      { action: 'get', serverURL: registry.host },
+      // … and stores the rotated one before the pull is retried.
+      { action: 'store', serverURL: registry.host },
+    ]);
+    const counters = tokens.counters();
+    expect(counters.refreshes).toBe(1);
+    expect(counters.reuseDetections).toBe(0);
+    expect(counters.requests).toBe(1);
+    expectOnlySdkRefreshes(['dockhand-helper']);
+    const newest = (await store.get(registry.host))?.refreshToken as string;
+    expect(newest).not.toBe(first);
+    expect(tokens.isRefreshTokenValid(newest)).toBe(true);
+    expect(tokens.isRefreshTokenValid(first)).toBe(false);
+  });
+});
