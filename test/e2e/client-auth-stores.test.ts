@@ -26,6 +26,7 @@ import { pushImage } from '../rig/skopeo.ts';
 import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
 
 const WORKER = fileURLToPath(new URL('../helpers/oauth-pull-worker.ts', import.meta.url));
+const README_EXAMPLE = fileURLToPath(new URL('../../client/examples/oauth-pull.ts', import.meta.url));
 const USER = { username: 'testuser', password: 'testpass' };
 
 let tokens: TokenServer;
@@ -62,16 +63,20 @@ async function loginInto(store: TokenStore): Promise<string> {
   return refreshToken as string;
 }
 
+/** A fresh daemon per test: nothing pulled before answers without the registry. Returns its socket. */
+async function freshDaemon(): Promise<string> {
+  await daemon?.close();
+  daemon = await startTestDaemon();
+  return daemon.socket;
+}
+
 /** Starts one worker process per client id, releases them together once all are loaded, and awaits their pulls. */
 async function pullInProcesses(
   clientIds: string[],
   storePath: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<PullResult[]> {
-  // A fresh daemon per test: nothing pulled before answers without the registry.
-  await daemon?.close();
-  daemon = await startTestDaemon();
-  const socket = daemon.socket;
+  const socket = await freshDaemon();
   const started = clientIds.map((id) =>
     startTsx(WORKER, [socket, ref, id, ...(storePath ? [storePath] : [])], env),
   );
@@ -159,5 +164,44 @@ describe('docker config.json with a credential helper on PATH', () => {
     expect(newest).not.toBe(first);
     expect(tokens.isRefreshTokenValid(newest)).toBe(true);
     expect(tokens.isRefreshTokenValid(first)).toBe(false);
+  });
+});
+
+describe("the README's SDK program (client/examples/oauth-pull.ts)", () => {
+  it('logs in, pulls through DOCKER_HOST with the OAuth handler, and a second run pulls with the stored token', async () => {
+    const home = path.join(dir, 'home');
+    const env = {
+      ...process.env,
+      HOME: home,
+      DOCKER_HOST: `unix://${await freshDaemon()}`,
+      REGISTRY: registry.host,
+      IMAGE: ref,
+      REGISTRY_USER: USER.username,
+      REGISTRY_PASSWORD: USER.password,
+    };
+    tokens.resetLog();
+    const run = (runEnv: NodeJS.ProcessEnv) => {
+      const program = startTsx(README_EXAMPLE, [], runEnv);
+      workers.push(program);
+      return program.done;
+    };
+
+    expect(await run(env)).toContain(`pulled ${ref} ${digest}`);
+    const { REGISTRY_PASSWORD: _password, ...withoutPassword } = env;
+    expect(await run({ ...withoutPassword, DOCKER_HOST: `unix://${await freshDaemon()}` })).toContain(
+      `pulled ${ref} ${digest}`,
+    );
+
+    // One password grant (login), then one refresh per run; the daemon asked the token server nothing.
+    expect(tokens.log().map((e) => [e.clientId, e.grantType, e.status])).toEqual([
+      ['my-cli', 'password', 200],
+      ['my-cli', 'refresh_token', 200],
+      ['my-cli', 'refresh_token', 200],
+    ]);
+    expect(tokens.counters().reuseDetections).toBe(0);
+    const storePath = path.join(home, '.config/dockhand/tokens.json');
+    expect((await fs.stat(storePath)).mode & 0o777).toBe(0o600);
+    const stored = (await createFileTokenStore(storePath).get(registry.host))?.refreshToken as string;
+    expect(tokens.isRefreshTokenValid(stored)).toBe(true);
   });
 });
