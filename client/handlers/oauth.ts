@@ -1,8 +1,10 @@
 // A challenge handler for registries that issue OAuth2 refresh tokens (what `login` stores):
 // 1. a Bearer challenge names realm, service and scope; a fresh access token cached for those is answered as is;
-// 2. otherwise take the store's lock for the host (in-process and across processes), RE-READ the entry (another
-//    holder may have rotated the refresh token meanwhile) and POST grant_type=refresh_token to the realm;
-// 3. persist the rotated refresh token BEFORE answering, so the retry never races a crash into a lost token;
+// 2. otherwise take the store's lock for the host (in-process and across processes) and RE-READ the entry: another
+//    holder may have rotated the refresh token meanwhile, and left the access token it got for the same realm,
+//    service and scope, which is used as is while it lasts (one refresh for processes that start together);
+// 3. else POST grant_type=refresh_token to the realm, and persist the rotated refresh token (with the access token)
+//    BEFORE answering, so the retry never races a crash into a lost token;
 // 4. answer the access token as the host's `registrytoken`. Without a refresh token the stored username and
 //    password are used (GET with Basic), and without those an anonymous token is fetched.
 
@@ -36,9 +38,11 @@ export function createOAuthChallengeHandler(options: OAuthChallengeHandlerOption
     if (target === undefined) return undefined;
     const host = challenge.registry;
     const key = JSON.stringify([host, target.realm.href, target.service ?? '', scopeKey(target.scopes)]);
-    if (challenge.attempt > 1 || target.error !== undefined) cache.invalidate(key);
+    // A second challenge, or one naming an error, means the registry refused the token we had: fetch a new one.
+    const refused = challenge.attempt > 1 || target.error !== undefined;
+    if (refused) cache.invalidate(key);
     const token = await cache.get(key, () =>
-      options.store.withLock(host, () => refresh(host, target, options)),
+      options.store.withLock(host, () => refresh(host, key, target, options, !refused)),
     );
     return { serveraddress: host, registrytoken: token.token };
   };
@@ -46,11 +50,16 @@ export function createOAuthChallengeHandler(options: OAuthChallengeHandlerOption
 
 async function refresh(
   host: string,
+  key: string,
   target: BearerTarget,
   options: OAuthChallengeHandlerOptions,
+  reuseStored: boolean,
 ): Promise<TokenResponse> {
   // Read under the lock: the refresh token seen before waiting may already be spent by another process.
   const entry = await options.store.get(host);
+  const now = (options.now ?? Date.now)();
+  const stored = reuseStored ? storedAccessToken(entry, key, now) : undefined;
+  if (stored !== undefined) return stored;
   const credential = credentialOf(entry);
   // A spent or revoked refresh token fails with InvalidGrantError ("… log in again"); the entry is left as it is.
   const response = await fetchToken({
@@ -62,9 +71,37 @@ async function refresh(
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });
   if (entry?.refreshToken && response.refreshToken && response.refreshToken !== entry.refreshToken) {
-    await options.store.set(host, { ...entry, refreshToken: response.refreshToken });
+    await options.store.set(host, {
+      ...entry,
+      refreshToken: response.refreshToken,
+      accessToken: response.token,
+      accessTokenFor: key,
+      expiresAt: response.expiresAt.getTime(),
+    });
   }
   return response;
+}
+
+// Left to another process, a token must still outlast the retry it answers.
+const SHARED_TOKEN_MIN_REMAINING_MS = 10_000;
+
+/** The access token the entry holds for `key`, if it has this much life left. */
+function storedAccessToken(
+  entry: TokenEntry | undefined,
+  key: string,
+  now: number,
+): TokenResponse | undefined {
+  if (entry?.accessToken === undefined || entry.accessTokenFor !== key || entry.expiresAt === undefined) {
+    return undefined;
+  }
+  const remainingMs = entry.expiresAt - now;
+  if (remainingMs < SHARED_TOKEN_MIN_REMAINING_MS) return undefined;
+  return {
+    token: entry.accessToken,
+    expiresIn: Math.floor(remainingMs / 1000),
+    issuedAt: new Date(now),
+    expiresAt: new Date(entry.expiresAt),
+  };
 }
 
 function credentialOf(entry: TokenEntry | undefined): TokenCredential {

@@ -1,5 +1,6 @@
 // A token store in one JSON file (mode 0600), shared safely by several processes:
-// {"version":1,"registries":{"<host>":{"username":…,"refreshToken":…,"accessToken":…,"expiresAt":…}}}
+// {"version":1,"registries":{"<host>":{"username":…,"refreshToken":…,"accessToken":…,"accessTokenFor":…,
+// "expiresAt":…}}}
 
 import { InvalidStoreFileError } from '../errors.ts';
 import type { LockFileOptions } from './lock-file.ts';
@@ -58,7 +59,7 @@ function cleanEntry(entry: TokenEntry): TokenEntry {
   return out;
 }
 
-const STRING_FIELDS = ['username', 'password', 'refreshToken', 'accessToken'] as const;
+const STRING_FIELDS = ['username', 'password', 'refreshToken', 'accessToken', 'accessTokenFor'] as const;
 
 /** Validates the file at the edge; an error names the entry and field that is wrong. */
 export function parseTokenFile(text: string, where: string): Registries {

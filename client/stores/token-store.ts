@@ -6,7 +6,10 @@ export interface TokenEntry {
   password?: string;
   /** OAuth refresh token (docker's identity token). */
   refreshToken?: string;
+  /** The newest access token, so another process needing the same one does not spend a refresh on it. */
   accessToken?: string;
+  /** What accessToken was issued for: registry, realm, service and scope, as the OAuth handler keys them. */
+  accessTokenFor?: string;
   /** When accessToken expires, in milliseconds since the epoch. */
   expiresAt?: number;
 }

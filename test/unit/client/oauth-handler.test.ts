@@ -77,7 +77,13 @@ describe('OAuth challenge handler', () => {
       client_id: 'dockhand-test',
       access_type: 'offline',
     });
-    expect(await store.get(REGISTRY)).toEqual({ username: 'alice', refreshToken: 'r2' });
+    expect(await store.get(REGISTRY)).toEqual({
+      username: 'alice',
+      refreshToken: 'r2',
+      accessToken: 'a1',
+      accessTokenFor: JSON.stringify([REGISTRY, REALM, REGISTRY, SCOPE]),
+      expiresAt: expect.any(Number),
+    });
   });
 
   it.each([
@@ -202,6 +208,28 @@ describe('OAuth challenge handler', () => {
     await handlerFor(store)(challenge());
     expect(posts[0]!.form['refresh_token']).toBe('rotated-elsewhere');
     expect((await inner.get(REGISTRY))?.refreshToken).toBe('next');
+  });
+
+  it('uses the access token another process stored for the same realm, service and scope, while it lasts', async () => {
+    let offset = 0;
+    const now = () => Date.now() + offset;
+    const store = createMemoryTokenStore({ [REGISTRY]: { refreshToken: 'r1' } });
+    let n = 0;
+    const posts = tokenEndpoint(() =>
+      HttpResponse.json({ access_token: `a${++n}`, refresh_token: `r${n + 1}`, expires_in: 300 }),
+    );
+    // Two handlers stand for two processes: separate in-memory caches, one store.
+    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a1');
+    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a1');
+    expect(posts).toHaveLength(1);
+    // Not for another scope, nor after the registry refused it, nor with less than 10 s left.
+    expect(
+      (await handlerFor(store, now)(challenge({ scope: 'repository:team/b:pull' })))?.registrytoken,
+    ).toBe('a2');
+    expect((await handlerFor(store, now)(challenge({ attempt: 2 })))?.registrytoken).toBe('a3');
+    offset = 291_000;
+    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a4');
+    expect(posts.map((p) => p.form['refresh_token'])).toEqual(['r1', 'r2', 'r3', 'r4']);
   });
 
   it('fetches an anonymous token (GET, no Authorization) when nothing is stored for the host', async () => {
