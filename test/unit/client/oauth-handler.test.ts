@@ -52,6 +52,29 @@ function tokenEndpoint(answer: (form: Record<string, string>) => Response | Prom
   return posts;
 }
 
+/** A token endpoint that rotates: the nth refresh answers access token `a<n>` and refresh token `r<n+1>`. */
+function rotatingEndpoint(expiresIn?: number): TokenPost[] {
+  let n = 0;
+  return tokenEndpoint(() =>
+    HttpResponse.json({
+      access_token: `a${++n}`,
+      refresh_token: `r${n + 1}`,
+      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+    }),
+  );
+}
+
+/** A clock the test moves forward: `clock.advance(ms)`. */
+function testClock() {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance(ms: number) {
+      offset += ms;
+    },
+  };
+}
+
 function handlerFor(store: TokenStore, now?: () => number) {
   return createOAuthChallengeHandler({
     store,
@@ -107,31 +130,24 @@ describe('OAuth challenge handler', () => {
   });
 
   it('caches access tokens per realm, service and scope until they expire (60 s without expires_in)', async () => {
-    let offset = 0;
-    const now = () => Date.now() + offset;
+    const clock = testClock();
     const store = createMemoryTokenStore({ [REGISTRY]: { refreshToken: 'r1' } });
-    let n = 0;
-    const posts = tokenEndpoint(() =>
-      HttpResponse.json({ access_token: `a${++n}`, refresh_token: `r${n + 1}` }),
-    );
-    const handler = handlerFor(store, now);
+    const posts = rotatingEndpoint();
+    const handler = handlerFor(store, clock.now);
     expect((await handler(challenge()))?.registrytoken).toBe('a1');
     expect((await handler(challenge()))?.registrytoken).toBe('a1');
     expect(posts).toHaveLength(1);
     // Another scope is another token.
     expect((await handler(challenge({ scope: 'repository:team/other:pull' })))?.registrytoken).toBe('a2');
     // 60 s is the default lifetime; it is refreshed a margin (10 s) before that.
-    offset = 51_000;
+    clock.advance(51_000);
     expect((await handler(challenge()))?.registrytoken).toBe('a3');
     expect(posts.map((p) => p.form['refresh_token'])).toEqual(['r1', 'r2', 'r3']);
   });
 
   it('refreshes again instead of reusing the cached token when challenged a second time', async () => {
     const store = createMemoryTokenStore({ [REGISTRY]: { refreshToken: 'r1' } });
-    let n = 0;
-    tokenEndpoint(() =>
-      HttpResponse.json({ access_token: `a${++n}`, refresh_token: `r${n + 1}`, expires_in: 600 }),
-    );
+    rotatingEndpoint(600);
     const handler = handlerFor(store);
     expect((await handler(challenge()))?.registrytoken).toBe('a1');
     expect((await handler(challenge({ attempt: 2 })))?.registrytoken).toBe('a2');
@@ -211,24 +227,20 @@ describe('OAuth challenge handler', () => {
   });
 
   it('uses the access token another process stored for the same realm, service and scope, while it lasts', async () => {
-    let offset = 0;
-    const now = () => Date.now() + offset;
+    const clock = testClock();
     const store = createMemoryTokenStore({ [REGISTRY]: { refreshToken: 'r1' } });
-    let n = 0;
-    const posts = tokenEndpoint(() =>
-      HttpResponse.json({ access_token: `a${++n}`, refresh_token: `r${n + 1}`, expires_in: 300 }),
-    );
+    const posts = rotatingEndpoint(300);
     // Two handlers stand for two processes: separate in-memory caches, one store.
-    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a1');
-    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a1');
+    expect((await handlerFor(store, clock.now)(challenge()))?.registrytoken).toBe('a1');
+    expect((await handlerFor(store, clock.now)(challenge()))?.registrytoken).toBe('a1');
     expect(posts).toHaveLength(1);
     // Not for another scope, nor after the registry refused it, nor with less than 10 s left.
     expect(
-      (await handlerFor(store, now)(challenge({ scope: 'repository:team/b:pull' })))?.registrytoken,
+      (await handlerFor(store, clock.now)(challenge({ scope: 'repository:team/b:pull' })))?.registrytoken,
     ).toBe('a2');
-    expect((await handlerFor(store, now)(challenge({ attempt: 2 })))?.registrytoken).toBe('a3');
-    offset = 291_000;
-    expect((await handlerFor(store, now)(challenge()))?.registrytoken).toBe('a4');
+    expect((await handlerFor(store, clock.now)(challenge({ attempt: 2 })))?.registrytoken).toBe('a3');
+    clock.advance(291_000);
+    expect((await handlerFor(store, clock.now)(challenge()))?.registrytoken).toBe('a4');
     expect(posts.map((p) => p.form['refresh_token'])).toEqual(['r1', 'r2', 'r3', 'r4']);
   });
 
