@@ -141,6 +141,13 @@ describe('docker config.json with a credential helper on PATH', () => {
       // loginInto reads the stored token back.
       { action: 'get', serverURL: registry.host },
     ]);
+    // The helper holds the refresh token as docker's identity token: username `<token>`.
+    const [saved] = await fs.readdir(helper.dataDir);
+    expect(JSON.parse(await fs.readFile(path.join(helper.dataDir, saved as string), 'utf8'))).toEqual({
+      ServerURL: registry.host,
+      Username: '<token>',
+      Secret: first,
+    });
     // config.json only lists the registry: the secret lives in the helper.
     const config = JSON.parse(await fs.readFile(path.join(configDir, 'config.json'), 'utf8'));
     expect(config.auths).toEqual({ [registry.host]: {} });
