@@ -22,15 +22,18 @@ describe('file token store', () => {
     const store = createFileTokenStore(file);
     expect(await store.get('docker.io')).toBeUndefined();
     await store.set('registry-1.docker.io', { username: 'hub', refreshToken: 'r1', expiresAt: 5 });
-    await store.set('127.0.0.1:5000', { accessToken: 'a' });
+    await store.set('127.0.0.1:5000', { accessToken: 'a', accessTokenFor: 'k' });
     expect(await store.get('docker.io')).toEqual({ username: 'hub', refreshToken: 'r1', expiresAt: 5 });
-    expect(await createFileTokenStore(file).get('127.0.0.1:5000')).toEqual({ accessToken: 'a' });
+    expect(await createFileTokenStore(file).get('127.0.0.1:5000')).toEqual({
+      accessToken: 'a',
+      accessTokenFor: 'k',
+    });
     await store.delete('index.docker.io');
     expect(await store.get('docker.io')).toBeUndefined();
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual({
       version: 1,
-      registries: { '127.0.0.1:5000': { accessToken: 'a' } },
+      registries: { '127.0.0.1:5000': { accessToken: 'a', accessTokenFor: 'k' } },
     });
   });
 
