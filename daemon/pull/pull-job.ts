@@ -7,6 +7,7 @@ import type { OCIDescriptor } from '../../api-spec/types.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { RepositoryClient } from '../registry/repository-client.ts';
 import { isRetryableError, type RetryPolicy, retryDelay, sleep } from '../registry/retry.ts';
+import { DigestMismatchError } from '../store/errors.ts';
 import { layerProgress, layerStatus, retryingStatus, throttled } from './progress.ts';
 import type { ResolvedImage } from './resolve.ts';
 
@@ -111,9 +112,17 @@ async function fetchLayer(
   const progress = throttled(100, (current) =>
     emit(layerProgress(layer.digest, 'Downloading', current, layer.size)),
   );
-  await fetchWithRetry(o, layer, signal, progress, (delayMs) =>
-    emit(layerStatus(layer.digest, retryingStatus(delayMs))),
-  );
+  try {
+    await fetchWithRetry(o, layer, signal, progress, (delayMs) =>
+      emit(layerStatus(layer.digest, retryingStatus(delayMs))),
+    );
+  } catch (error) {
+    // dockerd's wording, which users and scripts already search for.
+    if (error instanceof DigestMismatchError) {
+      throw new Error(`filesystem layer verification failed for digest ${layer.digest}`, { cause: error });
+    }
+    throw error;
+  }
   emit(layerStatus(layer.digest, 'Verifying Checksum'));
   emit(layerStatus(layer.digest, 'Download complete'));
   emit(layerStatus(layer.digest, 'Pull complete'));

@@ -108,8 +108,8 @@ export class Ingest {
   }
 
   /**
-   * Appends `source` to the partial, one chunk at a time (the next chunk is pulled only after the previous one is
-   * on disk). Returns the bytes this call wrote. More bytes than `size`, or complete bytes that hash wrongly, delete
+   * Appends `source` to the partial, hashing each chunk as it arrives and writing in batches behind the network.
+   * Returns the bytes this call wrote. More bytes than `size`, or complete bytes that hash wrongly, delete
    * the partial, close the ingest and throw SizeMismatchError / DigestMismatchError. A source error or an abort keeps
    * the partial for a resume and leaves the ingest open.
    */
@@ -133,7 +133,10 @@ export class Ingest {
   ): Promise<number> {
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const handle = await open(this.#partial, 'a');
-    let written = 0;
+    const disk = new WriteBehind(handle, (bytes) => {
+      this.#offset += bytes;
+      onProgress?.(this.#offset);
+    });
     let exhausted = false;
     try {
       for (;;) {
@@ -144,25 +147,26 @@ export class Ingest {
         }
         const chunk = toBytes(next.value);
         if (chunk.byteLength === 0) continue;
-        if (this.#offset + chunk.byteLength > this.size) {
-          await this.#fail(new SizeMismatchError(this.digest, this.size, this.#offset + chunk.byteLength));
+        const received = this.#offset + disk.pending + chunk.byteLength;
+        if (received > this.size) {
+          await disk.settle();
+          await this.#fail(new SizeMismatchError(this.digest, this.size, received));
         }
-        await writeAll(handle, chunk).catch((error: unknown) => {
-          // The file may now hold part of the chunk: the hash no longer matches it. A later open re-hashes the file.
-          this.#close();
-          throw error;
-        });
         this.#hash.update(chunk);
-        this.#offset += chunk.byteLength;
-        written += chunk.byteLength;
-        onProgress?.(this.#offset);
+        await disk.add(chunk);
       }
+      await disk.flush();
+    } catch (error) {
+      // Whatever was hashed must be on disk before the ingest can be resumed or retried in this process.
+      if (!disk.failed) await disk.flush().catch(() => {});
+      throw error;
     } finally {
+      if (disk.failed) this.#close();
       await handle.close();
       if (!exhausted) void Promise.resolve(iterator.return?.()).catch(() => {});
     }
     if (this.#offset === this.size) await this.#verify();
-    return written;
+    return disk.written;
   }
 
   /** Empties the partial: the server ignored the Range request and sends the blob from its first byte. */
@@ -290,11 +294,89 @@ function toBytes(value: unknown): Uint8Array {
   throw new InvalidArgumentError('source', `yielded ${typeof value} instead of bytes`);
 }
 
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
-    done += bytesWritten;
+/**
+ * Writes chunks in batches of about BATCH_BYTES with one batch on its way to disk while the next one fills, so the
+ * network and the disk work at the same time; a full batch waits for the one in flight (memory stays under two
+ * batches). A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must
+ * be closed and a later open re-hashes the file.
+ */
+class WriteBehind {
+  static readonly BATCH_BYTES = 1 << 20;
+  readonly #handle: FileHandle;
+  readonly #onWritten: (bytes: number) => void;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #inFlight: Promise<void> | undefined;
+  #inFlightBytes = 0;
+  written = 0;
+  failed = false;
+
+  constructor(handle: FileHandle, onWritten: (bytes: number) => void) {
+    this.#handle = handle;
+    this.#onWritten = onWritten;
+  }
+
+  /** Bytes accepted but not yet written. */
+  get pending(): number {
+    return this.#batchBytes + this.#inFlightBytes;
+  }
+
+  async add(chunk: Uint8Array): Promise<void> {
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.byteLength;
+    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return;
+    await this.settle();
+    this.#startBatch();
+  }
+
+  /** Writes everything accepted so far. */
+  async flush(): Promise<void> {
+    await this.settle();
+    this.#startBatch();
+    await this.settle();
+  }
+
+  /** Waits for the batch in flight. */
+  async settle(): Promise<void> {
+    if (this.#inFlight) await this.#inFlight;
+  }
+
+  #startBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const batch = this.#batch;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#inFlightBytes = bytes;
+    this.#inFlight = writeAll(this.#handle, batch, bytes).then(
+      () => {
+        this.#inFlight = undefined;
+        this.#inFlightBytes = 0;
+        this.written += bytes;
+        this.#onWritten(bytes);
+      },
+      (error: unknown) => {
+        this.failed = true;
+        throw error;
+      },
+    );
+  }
+}
+
+async function writeAll(handle: FileHandle, chunks: Uint8Array[], bytes: number): Promise<void> {
+  const { bytesWritten } = await handle.writev(chunks);
+  if (bytesWritten === bytes) return;
+  // A short writev: write the rest from where it stopped.
+  let skip = bytesWritten;
+  for (const chunk of chunks) {
+    if (skip >= chunk.byteLength) {
+      skip -= chunk.byteLength;
+      continue;
+    }
+    for (let done = skip; done < chunk.byteLength; ) {
+      done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+    }
+    skip = 0;
   }
 }
 
