@@ -31,10 +31,29 @@ export function familiarOf(ref: string): string {
   return parseReference(parseReference(ref).canonical).familiar;
 }
 
+/** One listed image: its summary as GET /images/json shows it, and what the filters look at. */
+interface Listed {
+  summary: ImageSummary;
+  /** The config's created time in ms (0 when absent or invalid), for before/since. */
+  created: number;
+  /** RepoTags without their tags, for reference patterns that name only the repository. */
+  repositories: string[];
+}
+
+interface Listing {
+  images: Listed[];
+  summaries: ImageSummary[];
+}
+
+/** A filter compiled once per request, tried on each listed image. */
+type ImageFilter = (image: Listed) => boolean;
+
 export class LocalImages {
   readonly #store: Store;
   readonly #events: ImageEvents;
-  readonly #configs = new Map<string, ImageConfigJson>();
+  // Promises, so the 50 requests that arrive together on a cold daemon read each config once, not once each.
+  readonly #configs = new Map<string, Promise<ImageConfigJson | undefined>>();
+  #listing: { generation: number; images: Promise<Listing> } | undefined;
 
   constructor(store: Store, events: ImageEvents) {
     this.#store = store;
@@ -45,53 +64,79 @@ export class LocalImages {
     return this.#store.images.list().length;
   }
 
+  /**
+   * Without filters, the same array is returned until the images change, so the server can reuse its serialization
+   * (see daemon/server/images.ts): callers must not mutate it.
+   */
   async list(options: { all: boolean; filters: ImageFilters }): Promise<ImageSummary[]> {
-    const images = this.#store.images.list();
+    const filters = this.#compileFilters(options.filters);
+    const { images, summaries: all } = await this.#listed();
+    if (filters.length === 0) return all;
     const summaries: ImageSummary[] = [];
     for (const image of images) {
-      const config = await this.#config(image);
-      const summary: ImageSummary = {
-        Id: image.id,
-        ParentId: '',
-        RepoTags: image.repoTags.map(familiarOf),
-        RepoDigests: image.repoDigests.map(familiarOf),
-        Created: image.created ? Math.floor(Date.parse(image.created) / 1000) : 0,
-        Size: image.size,
-        SharedSize: -1,
-        Labels: labelsOf(config),
-        Containers: -1,
-      };
-      if (this.#matches(summary, image, options.filters)) summaries.push(summary);
+      if (filters.every((matches) => matches(image))) summaries.push(image.summary);
     }
     return summaries;
   }
 
-  #matches(summary: ImageSummary, image: ImageRecord, filters: ImageFilters): boolean {
+  /**
+   * The summaries of every image, built once per generation of the image index (a tag, pull or removal starts a new
+   * one) and shared by the requests until then: the summaries are never mutated.
+   */
+  #listed(): Promise<Listing> {
+    const generation = this.#store.images.generation;
+    if (this.#listing?.generation !== generation) {
+      let complete = true;
+      const images = Promise.all(
+        this.#store.images.list().map(async (image) => {
+          const config = await this.#config(image);
+          if (!config) complete = false;
+          return listedImage(image, config ?? {});
+        }),
+      ).then((listed) => ({ images: listed, summaries: listed.map((image) => image.summary) }));
+      const listing = { generation, images };
+      this.#listing = listing;
+      // A list missing a config is answered but not kept: the next request reads that config again.
+      const forget = () => {
+        if (this.#listing === listing) this.#listing = undefined;
+      };
+      images.then(() => complete || forget(), forget);
+    }
+    return this.#listing.images;
+  }
+
+  /** Checks every filter before listing, as moby does: an unknown key or a missing before/since image fails. */
+  #compileFilters(filters: ImageFilters): ImageFilter[] {
+    const compiled: ImageFilter[] = [];
     for (const [key, values] of Object.entries(filters)) {
       if (values.length === 0) continue;
       if (key === 'dangling') {
-        const dangling = summary.RepoTags.length === 0;
-        if (!values.some((v) => (v === 'true' || v === '1') === dangling)) return false;
+        const wanted = values.map((v) => v === 'true' || v === '1');
+        compiled.push((image) => wanted.includes(image.summary.RepoTags.length === 0));
       } else if (key === 'reference') {
-        if (!values.some((pattern) => summary.RepoTags.some((tag) => referenceMatches(pattern, tag))))
-          return false;
+        const patterns = values.map(referencePattern);
+        compiled.push((image) =>
+          patterns.some((pattern) =>
+            image.summary.RepoTags.some(
+              (tag, i) => pattern.test(tag) || pattern.test(image.repositories[i] as string),
+            ),
+          ),
+        );
       } else if (key === 'label') {
-        if (!values.every((l) => labelMatches(l, summary.Labels))) return false;
+        compiled.push((image) => values.every((l) => labelMatches(l, image.summary.Labels)));
       } else if (key === 'before' || key === 'since') {
-        const pivot = this.#resolve(values[0] as string);
-        const created = Date.parse(image.created ?? '') || 0;
-        const pivotCreated = Date.parse(pivot.created ?? '') || 0;
-        if (key === 'before' ? created >= pivotCreated : created <= pivotCreated) return false;
+        const pivot = Date.parse(this.#resolve(values[0] as string).created ?? '') || 0;
+        compiled.push(key === 'before' ? (image) => image.created < pivot : (image) => image.created > pivot);
       } else {
         throw new InvalidParameterError(`invalid filter '${key}'`);
       }
     }
-    return true;
+    return compiled;
   }
 
   async inspect(name: string): Promise<ImageInspect> {
     const image = this.#resolve(name);
-    const config = await this.#config(image);
+    const config = (await this.#config(image)) ?? {};
     const latest = image.refs.find((r) => r.meta?.manifestDigest === image.manifestDigest) ?? image.refs[0];
     return {
       Id: image.id,
@@ -198,20 +243,41 @@ export class LocalImages {
     }
   }
 
-  /** A config is content-addressed, so it never changes: read and verify it once, not on every GET /images/json. */
-  async #config(image: ImageRecord): Promise<ImageConfigJson> {
-    const cached = this.#configs.get(image.id);
-    if (cached) return cached;
-    let config: ImageConfigJson;
-    try {
-      config = await this.#store.content.readJson<ImageConfigJson>(image.id);
-    } catch {
-      return {};
+  /**
+   * A config is content-addressed, so it never changes: read and verify it once, not on every GET /images/json.
+   * Undefined when it cannot be read now; it is read again next time.
+   */
+  #config(image: ImageRecord): Promise<ImageConfigJson | undefined> {
+    let config = this.#configs.get(image.id);
+    if (!config) {
+      if (this.#configs.size >= MAX_CACHED_CONFIGS) this.#configs.clear();
+      config = this.#store.content.readJson<ImageConfigJson>(image.id).catch(() => {
+        this.#configs.delete(image.id);
+        return undefined;
+      });
+      this.#configs.set(image.id, config);
     }
-    if (this.#configs.size >= MAX_CACHED_CONFIGS) this.#configs.clear();
-    this.#configs.set(image.id, config);
     return config;
   }
+}
+
+function listedImage(image: ImageRecord, config: ImageConfigJson): Listed {
+  const repoTags = image.repoTags.map(familiarOf);
+  return {
+    summary: {
+      Id: image.id,
+      ParentId: '',
+      RepoTags: repoTags,
+      RepoDigests: image.repoDigests.map(familiarOf),
+      Created: image.created ? Math.floor(Date.parse(image.created) / 1000) : 0,
+      Size: image.size,
+      SharedSize: -1,
+      Labels: labelsOf(config),
+      Containers: -1,
+    },
+    created: Date.parse(image.created ?? '') || 0,
+    repositories: repoTags.map((tag) => tag.slice(0, tag.lastIndexOf(':'))),
+  };
 }
 
 function labelsOf(config: ImageConfigJson): Record<string, string> {
@@ -226,13 +292,11 @@ function labelMatches(filter: string, labels: Record<string, string>): boolean {
 }
 
 /** docker's reference filter: a glob over the familiar repository (and tag, when the pattern has one). */
-function referenceMatches(pattern: string, repoTag: string): boolean {
-  const regex = new RegExp(
+function referencePattern(pattern: string): RegExp {
+  return new RegExp(
     `^${pattern
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
       .replace(/\*/g, '[^/]*')
       .replace(/\?/g, '[^/]')}$`,
   );
-  const repo = repoTag.slice(0, repoTag.lastIndexOf(':'));
-  return regex.test(repoTag) || regex.test(repo);
 }

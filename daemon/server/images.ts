@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseBoolParam } from '../../api-spec/bool-param.ts';
 import { parseFilters } from '../../api-spec/filters.ts';
+import type { ImageSummary } from '../../api-spec/types.ts';
 import { InvalidParameterError, NotImplementedError } from '../errors.ts';
 import type { RouteContext } from './context.ts';
 import { parsePlatformJson, parsePlatformParam } from './platform.ts';
@@ -15,6 +16,28 @@ interface NameParams {
   name: string;
 }
 
+// fastify's own type for a serialized object, so a cached body looks the same as a fresh one.
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The engine hands back the same unfiltered list until its images change: its JSON is built once, not on every
+ * GET /images/json (serialization was most of that route's cost with 100 images). Keyed by the array, per shape.
+ */
+class ListBodies {
+  readonly #current = new WeakMap<ImageSummary[], Buffer>();
+  readonly #withVirtualSize = new WeakMap<ImageSummary[], Buffer>();
+
+  of(images: ImageSummary[], virtualSize: boolean): Buffer {
+    const cache = virtualSize ? this.#withVirtualSize : this.#current;
+    let body = cache.get(images);
+    if (!body) {
+      body = Buffer.from(JSON.stringify(virtualSize ? images.map(withVirtualSize) : images));
+      cache.set(images, body);
+    }
+    return body;
+  }
+}
+
 /** API versions before 1.44 still expect VirtualSize (= Size) on list and inspect items, as moby back-fills. */
 function withVirtualSize<T extends { Size: number }>(item: T): T {
   return { ...item, VirtualSize: item.Size };
@@ -22,6 +45,7 @@ function withVirtualSize<T extends { Size: number }>(item: T): T {
 
 export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   const { service, doc, streams } = ctx;
+  const listBodies = new ListBodies();
 
   addOperation(app, doc, 'POST', '/images/create', async (request, reply) => {
     const q = request.query as { fromImage?: string; fromSrc?: string; tag?: string; platform?: string };
@@ -56,14 +80,14 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     await streamJob(reply, job, scope, request.log);
   });
 
-  addOperation(app, doc, 'GET', '/images/json', async (request) => {
+  addOperation(app, doc, 'GET', '/images/json', async (request, reply) => {
     const q = request.query as { all?: string; digests?: string; filters?: string };
     const images = await service.list({
       all: parseBoolParam(q.all),
       digests: parseBoolParam(q.digests),
       filters: parseFilters(q.filters),
     });
-    return isApiBefore(request, '1.44') ? images.map(withVirtualSize) : images;
+    return reply.type(JSON_TYPE).send(listBodies.of(images, isApiBefore(request, '1.44')));
   });
 
   addOperation(app, doc, 'GET', '/images/{name}/json', async (request) => {

@@ -91,6 +91,8 @@ export class ImageIndex {
   // Descriptors in index.json that name no reference (written by another tool): kept, and protected from GC.
   readonly #unnamed: Descriptor[];
   readonly #writes = new KeyedMutex();
+  #generation = 0;
+  #listed: { generation: number; images: readonly ImageRecord[] } | undefined;
   /** References whose metadata was missing or stale at open and was derived again. */
   readonly repaired: string[];
 
@@ -203,8 +205,23 @@ export class ImageIndex {
     return matches[0];
   }
 
-  /** Every image with metadata, one per image ID, most recently tagged first. */
-  list(): ImageRecord[] {
+  /** Changes whenever a reference is set or removed: a list derived from the references is stale once it moves. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Every image with metadata, one per image ID, most recently tagged first. Built once per generation and shared
+   * by every caller until a reference changes (GET /images/json runs it on every request): do not mutate it.
+   */
+  list(): readonly ImageRecord[] {
+    if (this.#listed?.generation !== this.#generation) {
+      this.#listed = { generation: this.#generation, images: this.#group() };
+    }
+    return this.#listed.images;
+  }
+
+  #group(): ImageRecord[] {
     const byId = new Map<string, RefRecord[]>();
     for (const record of this.refs()) {
       if (!record.meta) continue;
@@ -239,6 +256,7 @@ export class ImageIndex {
   async #update(refs: string[], change: () => void): Promise<void> {
     const before = new Map(refs.map((ref) => [ref, this.#entries.get(ref)]));
     change();
+    this.#generation++;
     const adding = refs.some((ref) => this.#entries.has(ref));
     try {
       if (adding) {
@@ -253,6 +271,7 @@ export class ImageIndex {
         if (entry) this.#entries.set(ref, entry);
         else this.#entries.delete(ref);
       }
+      this.#generation++;
       throw error;
     }
   }

@@ -239,6 +239,26 @@ describe('GET /images/json and inspect', () => {
     const inspect = await engineRequest(t.socket, { path: '/v1.50/images/127.0.0.1:5000/small:1/json' });
     expect(inspect.json()).not.toHaveProperty('VirtualSize');
   });
+
+  it('answers a list the engine hands back again with the same JSON, in the shape of each version', async () => {
+    const shared = [smallSummary()];
+    const original = t.service.list;
+    t.service.list = async () => shared;
+    try {
+      const paths = { '/v1.50/images/json': false, '/v1.43/images/json': true, '/images/json': false };
+      for (const [path, old] of [...Object.entries(paths), ['/v1.41/images/json', true] as const]) {
+        const res = await engineRequest(t.socket, { path });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(res.json()).toEqual([old ? { ...smallSummary(), VirtualSize: 1049097 } : smallSummary()]);
+      }
+      // Another array (the images changed): its own JSON, not the cached one.
+      t.service.list = async () => [];
+      expect((await engineRequest(t.socket, { path: '/images/json' })).json()).toEqual([]);
+    } finally {
+      t.service.list = original;
+    }
+  });
 });
 
 describe('tag, push parameters, prune and distribution', () => {
