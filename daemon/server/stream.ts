@@ -1,10 +1,11 @@
 // Long responses (pull, push, events): each runs under an AbortSignal that fires when its client goes away or the
 // daemon shuts down, and a job's messages become a JSON-lines body that starts only with the first message.
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import { formatMessageLine, type JSONMessage } from '../../api-spec/json-message.ts';
+import type { JSONMessage } from '../../api-spec/json-message.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { StreamingJob } from '../images/image-service.ts';
 import { challengeStreamMessage } from './challenge.ts';
+import { JSON_MESSAGES, MessageWriter } from './message-writer.ts';
 
 export interface StreamScope {
   readonly signal: AbortSignal;
@@ -60,6 +61,7 @@ export async function streamJob(
   log: FastifyBaseLogger,
 ): Promise<void> {
   const raw = reply.raw;
+  const writer = new MessageWriter(raw, JSON_MESSAGES);
   let started = false;
   const emit = (message: JSONMessage): void => {
     if (scope.clientGone || raw.writableEnded) return;
@@ -68,7 +70,7 @@ export async function streamJob(
       reply.hijack();
       raw.writeHead(200, { 'Content-Type': 'application/json' });
     }
-    raw.write(formatMessageLine(message));
+    writer.write(message);
   };
   try {
     await job.run(emit, scope.signal);
@@ -79,7 +81,7 @@ export async function streamJob(
     }
     if (!started) throw err;
     log.warn({ err }, 'stream ended with an error');
-    if (!raw.writableEnded) raw.end(formatMessageLine(errorMessage(err)));
+    writer.end(errorMessage(err));
     return;
   }
   if (!started) {
@@ -87,7 +89,7 @@ export async function streamJob(
     else reply.code(200).type('application/json').send('');
     return;
   }
-  if (!raw.writableEnded) raw.end();
+  writer.end();
 }
 
 function errorMessage(err: unknown): JSONMessage {

@@ -4,6 +4,7 @@ import { parseAuthConfig } from '../../api-spec/auth-config.ts';
 import type { EventMessage } from '../../api-spec/types.ts';
 import type { RouteContext } from './context.ts';
 import { inTimeRange, matchesFilters, parseEventQuery, withLegacyFields } from './event-query.ts';
+import { MessageWriter } from './message-writer.ts';
 import { clientAuthOf } from './request-auth.ts';
 import { addOperation } from './routes.ts';
 import { systemInfoTemplate, systemVersion, withLive } from './system-info.ts';
@@ -46,10 +47,11 @@ async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: R
   raw.flushHeaders();
 
   const legacy = isApiBefore(request, '1.52');
+  const writer = new MessageWriter<EventMessage>(raw, {
+    line: (event) => `${JSON.stringify(legacy ? withLegacyFields(event) : event)}\n`,
+  });
   const write = (event: EventMessage) => {
-    if (inTimeRange(event, query) && matchesFilters(event, query.filters) && !raw.writableEnded) {
-      raw.write(`${JSON.stringify(legacy ? withLegacyFields(event) : event)}\n`);
-    }
+    if (inTimeRange(event, query) && matchesFilters(event, query.filters)) writer.write(event);
   };
   // history() and subscribe() in the same tick: no event can fall between them.
   const past = ctx.service.events.history();
@@ -68,6 +70,6 @@ async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: R
   } finally {
     unsubscribe();
     clearTimeout(timer);
-    if (!raw.writableEnded) raw.end();
+    writer.end();
   }
 }

@@ -66,3 +66,56 @@ describe('stream lifetime', () => {
     expect(checkedResponse(eventsReq, events, await eventsBody).body).toBe('');
   });
 });
+
+describe('a client that reads slowly', () => {
+  it('gets every status in order and the latest progress, not every progress update', async () => {
+    t = await startTestDaemon();
+    const UPDATES = 20_000;
+    const layer = 'a1b2c3d4e5f6';
+    let finished!: () => void;
+    const jobDone = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    t.service.pullBehaviour = async () => ({
+      async run(emit) {
+        emit({ status: 'Pulling from small', id: '1' });
+        emit({ status: 'Pulling fs layer', progressDetail: {}, id: layer });
+        for (let i = 1; i <= UPDATES; i++) {
+          const progress = `[${'='.repeat(i % 50)}>${' '.repeat(50 - (i % 50))}] ${i}B/${UPDATES}B`;
+          emit({
+            status: 'Downloading',
+            progressDetail: { current: i, total: UPDATES },
+            progress,
+            id: layer,
+          });
+          if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+        }
+        emit({ status: 'Download complete', progressDetail: {}, id: layer });
+        emit({ status: `Digest: sha256:${'ab'.repeat(32)}` });
+        finished();
+      },
+    });
+    const req = { method: 'POST', path: '/images/create?fromImage=a&tag=1' };
+    const res = await openEngineStream(t.socket, req);
+    res.pause();
+    await jobDone;
+    const body = readBody(res);
+    res.resume();
+    const lines = checkedResponse(req, res, await body).lines() as {
+      status: string;
+      progressDetail?: { current?: number };
+    }[];
+    const progress = lines.filter((l) => l.status === 'Downloading');
+    // The socket takes some updates before it refuses more; the rest collapse into the latest one.
+    expect(progress.length).toBeLessThan(UPDATES / 2);
+    expect(progress.at(-1)?.progressDetail?.current).toBe(UPDATES);
+    const currents = progress.map((l) => l.progressDetail?.current ?? 0);
+    expect(currents).toEqual([...currents].sort((a, b) => a - b));
+    expect(lines.filter((l) => l.status !== 'Downloading').map((l) => l.status)).toEqual([
+      'Pulling from small',
+      'Pulling fs layer',
+      'Download complete',
+      `Digest: sha256:${'ab'.repeat(32)}`,
+    ]);
+  });
+});
