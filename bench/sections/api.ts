@@ -1,9 +1,11 @@
 // Section 4: the cheap API calls under load. GET /_ping and GET /images/json with 100 distinct images in the store,
 // autocannon with 50 connections for 5 s each; dockerd measured the same way when it is installed, and a bare
 // fastify answering /_ping as the floor of this machine and load generator.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { Client } from 'undici';
 import { buildImage } from '../../test/rig/fixtures.ts';
 import { startRegistry } from '../../test/rig/registry.ts';
 import { pushImage } from '../../test/rig/skopeo.ts';
@@ -21,6 +23,8 @@ import type { Section } from './context.ts';
 const IMAGES = 100;
 const CONNECTIONS = 50;
 const DURATION_S = 5;
+// Each server and endpoint gets this much load, unmeasured, before its first round: V8 compiles the hot path.
+const WARMUP_S = 1;
 const SEED_CONCURRENCY = 4;
 const REPO = 'bench/api';
 const PING_FLOOR = join(import.meta.dirname, '..', 'ping-floor.ts');
@@ -44,6 +48,27 @@ interface Load {
   clientCpu: number;
   /** Non-2xx answers, connection errors and timeouts. */
   bad: number;
+}
+
+async function warm(engine: Engine, path: Endpoint): Promise<void> {
+  await autocannon({
+    url: `http://localhost${path}`,
+    socketPath: engine.socket,
+    connections: CONNECTIONS,
+    duration: WARMUP_S,
+  });
+}
+
+/** GET /version's Version, e.g. 20.10.24+dfsg1 for Debian's dockerd. */
+async function serverVersion(socket: string): Promise<string> {
+  const client = new Client('http://localhost', { socketPath: socket });
+  try {
+    const response = await client.request({ method: 'GET', path: '/version' });
+    const body = (await response.body.json()) as { Version?: unknown };
+    return typeof body.Version === 'string' ? body.Version : 'unknown';
+  } finally {
+    await client.close().catch(() => {});
+  }
 }
 
 async function load(engine: Engine, path: Endpoint): Promise<Load> {
@@ -128,15 +153,22 @@ export const apiSection: Section = async ({ settings, work, say }) => {
       const seedStarted = performance.now();
       await pullAll(dockerd.socket, source, tags);
       out.line(
-        `dockerd: ${IMAGES} pulls took ${seconds(performance.now() - seedStarted)}; GET /images/json lists ` +
-          `${await countImages(dockerd.socket)} images.`,
+        `dockerd ${await serverVersion(dockerd.socket)} (vfs, own data root): ${IMAGES} pulls took ` +
+          `${seconds(performance.now() - seedStarted)}; GET /images/json lists ${await countImages(dockerd.socket)} images.`,
       );
       engines.push({ name: 'dockerd', socket: dockerd.socket, pid: dockerd.pid, endpoints: both });
     } else {
       out.line(`dockerd is not installed (${DOCKERD} does not exist): not measured.`);
     }
+    const [load1] = loadavg();
+    out.line(
+      `Load average (1 min) before the runs: ${load1?.toFixed(2)} on 2 cores: anything else running on the machine ` +
+        'shows in the latencies (compare with the floor).',
+    );
     out.line();
 
+    say('api: warming up');
+    for (const engine of engines) for (const path of engine.endpoints) await warm(engine, path);
     const results = new Map<string, Load[]>();
     for (let round = 0; round < settings.rounds; round++) {
       say(`api: round ${round + 1}/${settings.rounds}`);
@@ -149,8 +181,9 @@ export const apiSection: Section = async ({ settings, work, say }) => {
     }
 
     out.line(
-      `${settings.rounds} round(s), servers and endpoints one after the other; autocannon runs in the bench ` +
-        'process on the same 2 cores. CPU columns: % of one core. Median (min – max) over rounds.',
+      `${settings.rounds} round(s) after a ${WARMUP_S} s warm-up each, servers and endpoints one after the other; ` +
+        'autocannon runs in the bench process on the same 2 cores. CPU columns: % of one core. Median (min – max) ' +
+        'over rounds.',
     );
     out.line();
     out.table(
@@ -182,6 +215,17 @@ export const apiSection: Section = async ({ settings, work, say }) => {
       const bad = loads.reduce((sum, l) => sum + l.bad, 0);
       out.check(`api: Dockhand ${path} p99 (median of rounds)`, millis(p99), '< 20 ms', p99 < 20);
       if (bad > 0) out.check(`api: Dockhand ${path} errors + non-2xx`, String(bad), '0', false);
+      const reference = results.get(`dockerd ${path}`);
+      if (reference) {
+        const ours = summarize(loads.map((l) => l.reqPerSec)).median;
+        const theirs = summarize(reference.map((l) => l.reqPerSec)).median;
+        out.check(
+          `api: Dockhand ${path} req/s vs dockerd (medians)`,
+          `${ours.toFixed(0)} vs ${theirs.toFixed(0)}`,
+          '≥ dockerd',
+          ours >= theirs,
+        );
+      }
     }
     return out.done();
   } finally {
