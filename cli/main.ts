@@ -22,7 +22,7 @@ async function runDaemon(argv: string[]): Promise<number | undefined> {
   }
   const { config } = args;
   const logger = createLogger({ level: config.logLevel });
-  const imageService = await createImageService(config);
+  const imageService = await createImageService(config, { certsDir: config.certsDir });
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon(config, { imageService, logger });

@@ -22,6 +22,8 @@ export interface DaemonConfig {
   registryMirrors: Record<string, string[]>;
   maxConcurrentDownloads: number;
   logLevel: LogLevel;
+  /** Docker's certs.d layout: <dir>/<host:port>/*.crt are CA certificates trusted for that registry. */
+  certsDir: string;
 }
 
 export type DaemonArgs = { help: true } | { help: false; config: DaemonConfig };
@@ -45,6 +47,9 @@ export function defaultDataRoot(e: ConfigEnvironment): string {
   const data = e.env['XDG_DATA_HOME'];
   return data ? join(data, 'dockhand') : join(e.home, '.local', 'share', 'dockhand');
 }
+
+/** Where dockerd reads registry CA files, so a machine set up for docker works unchanged. */
+export const DEFAULT_CERTS_DIR = '/etc/docker/certs.d';
 
 /** Parses `dockhand daemon` arguments (reading --config FILE if given); throws ConfigError naming the flag or key. */
 export async function parseDaemonArgs(
@@ -73,5 +78,6 @@ export function resolveDaemonConfig(
     registryMirrors,
     maxConcurrentDownloads: flags.maxConcurrentDownloads ?? file.maxConcurrentDownloads ?? 3,
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
+    certsDir: flags.certsDir ?? file.certsDir ?? DEFAULT_CERTS_DIR,
   };
 }

@@ -30,6 +30,8 @@ const KEYS: Record<string, Setting | 'mirrors'> = {
   maxConcurrentDownloads: 'maxConcurrentDownloads',
   'log-level': 'logLevel',
   logLevel: 'logLevel',
+  'certs-dir': 'certsDir',
+  certsDir: 'certsDir',
 };
 
 export async function loadConfigFile(path: string, ctx: SettingsContext): Promise<DaemonSettings> {
@@ -79,6 +81,9 @@ export function parseConfigObject(json: unknown, path: string, ctx: SettingsCont
         break;
       case 'maxConcurrentDownloads':
         out.maxConcurrentDownloads = parsePositiveInt(value, source);
+        break;
+      case 'certsDir':
+        out.certsDir = resolve(ctx.cwd, nonEmptyString(value, source));
         break;
       case 'logLevel':
         out.logLevel = parseLogLevel(nonEmptyString(value, source), source);

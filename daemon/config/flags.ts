@@ -18,6 +18,7 @@ const OPTIONS = {
   'registry-mirror': { type: 'string', multiple: true },
   'max-concurrent-downloads': { type: 'string' },
   'log-level': { type: 'string', short: 'l' },
+  'certs-dir': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -35,6 +36,7 @@ Options:
                                       127.0.0.0/8 and ::1 are always allowed)
       --registry-mirror URL           Mirror of Docker Hub, tried before it (repeatable)
       --max-concurrent-downloads N    Layers downloaded at once per pull (default 3)
+      --certs-dir DIR                 CA files per registry, DIR/<host:port>/*.crt (default /etc/docker/certs.d)
   -l, --log-level LEVEL               fatal, error, warn, info, debug or trace (default info)
       --config FILE                   JSON file with the same keys (kebab-case as in daemon.json, or camelCase),
                                       plus "registryMirrors": {"host:port": ["http://mirror"]}; flags win
@@ -74,6 +76,10 @@ export function parseDaemonFlags(argv: string[], ctx: SettingsContext): ParsedFl
       values['max-concurrent-downloads'],
       '--max-concurrent-downloads',
     );
+  }
+  if (values['certs-dir'] !== undefined) {
+    if (values['certs-dir'].trim() === '') throw new ConfigError('--certs-dir', 'must not be empty');
+    settings.certsDir = resolve(ctx.cwd, values['certs-dir']);
   }
   if (values['log-level'] !== undefined)
     settings.logLevel = parseLogLevel(values['log-level'], '--log-level');

@@ -11,6 +11,7 @@ export interface DaemonSettings {
   registryMirrors?: Record<string, string[]>;
   maxConcurrentDownloads?: number;
   logLevel?: LogLevel;
+  certsDir?: string;
 }
 
 /** What parsing a setting needs to know about the environment. */

@@ -44,3 +44,36 @@ export function describeRegistryErrors(body: string): { code?: string; text?: st
     return {};
   }
 }
+
+/**
+ * The request never got an answer (refused, reset, TLS). Worded as Go's url.Error, which dockerd prints:
+ * `Get "https://host/v2/": reason`. The original error stays the cause, so retries still see its code.
+ */
+export class RegistryConnectionError extends Error {
+  override readonly name = 'RegistryConnectionError';
+  constructor(method: string, url: URL, cause: unknown) {
+    super(`${method[0]}${method.slice(1).toLowerCase()} "${url.href}": ${connectionReason(cause)}`, {
+      cause,
+    });
+  }
+}
+
+function connectionReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  // What Go says, and where to look: the host is plain HTTP but not marked insecure.
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return 'http: server gave HTTP response to HTTPS client (a plain-HTTP registry needs --insecure-registry)';
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+    return `tls: ${message} (trust its CA with certs.d/<host:port>/ca.crt)`;
+  }
+  return message;
+}
+
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);

@@ -7,11 +7,12 @@
 //  4. Redirects are followed by hand; Authorization is dropped when scheme, host or port change (blob CDNs).
 //  5. 408/429/5xx and connection errors are retried with backoff when the request can be replayed.
 
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { Scope } from '../../protocol/index.ts';
 import type { Authorizer, AuthRequest } from './authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
-import { describeRegistryErrors, RegistryUnauthorizedError } from './errors.ts';
+import { describeRegistryErrors, RegistryConnectionError, RegistryUnauthorizedError } from './errors.ts';
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableError,
@@ -75,7 +76,8 @@ export class Transport {
         connectTimeout: this.#options.connectTimeoutMs ?? 15_000,
         headersTimeout: this.#options.headersTimeoutMs ?? 60_000,
         bodyTimeout: this.#options.bodyTimeoutMs ?? 60_000,
-        ...(endpoint.ca ? { connect: { ca: endpoint.ca } } : {}),
+        // A `ca` option replaces Node's trust store; certs.d adds to it, as in dockerd.
+        ...(endpoint.ca ? { connect: { ca: [...rootCertificates, ...endpoint.ca] } } : {}),
       });
       this.#agents.set(key, agent);
     }
@@ -157,14 +159,18 @@ export class Transport {
         ...request.headers,
         ...(authorization ? { authorization } : {}),
       };
-      const response = await this.#dispatcher(endpoint).request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method,
-        headers,
-        body,
-        signal: request.signal,
-      });
+      const response = await this.#dispatcher(endpoint)
+        .request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method,
+          headers,
+          body,
+          signal: request.signal,
+        })
+        .catch((error: unknown) => {
+          throw request.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
+        });
       const location = response.headers.location;
       if (response.statusCode < 300 || response.statusCode >= 400 || typeof location !== 'string') {
         return Object.assign(response, { url });

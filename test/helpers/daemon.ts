@@ -29,6 +29,8 @@ export interface TestDaemonOptions {
   insecureRegistries?: string[];
   maxConcurrentDownloads?: number;
   retry?: RetryPolicy;
+  /** Docker's certs.d layout; default: an empty folder in the daemon's dir. */
+  certsDir?: string;
 }
 
 export const FAST_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 50, maxDelayMs: 200 };
@@ -44,6 +46,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     registryMirrors: options.registryMirrors ?? {},
     maxConcurrentDownloads: options.maxConcurrentDownloads ?? 3,
     logLevel: 'debug',
+    certsDir: options.certsDir ?? join(dir, 'certs.d'),
   };
   let logText = '';
   const destination = new Writable({
@@ -52,7 +55,10 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       done();
     },
   });
-  const service = await createImageService(config, { retry: options.retry ?? FAST_RETRY });
+  const service = await createImageService(config, {
+    retry: options.retry ?? FAST_RETRY,
+    certsDir: config.certsDir,
+  });
   const daemon = await startDaemon(config, {
     imageService: service,
     logger: createLogger({ level: 'debug', destination }),

@@ -136,3 +136,5 @@ async function stopReversed(started: { stop(): Promise<void> }[]): Promise<void>
 function absent(name: string, missing: (name: string) => () => never): RigEndpoint {
   return new Proxy({} as RigEndpoint, { get: missing(name) });
 }
+
+export * from './tls.ts';

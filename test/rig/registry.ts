@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { freePort } from './ports.ts';
 import { track, trackService, trackTempDir } from './processes.ts';
@@ -32,12 +33,16 @@ export type RegistryOptions = RegistryAuth & {
   proxy?: { remoteurl: string; username?: string; password?: string };
   /** Milliseconds to wait for GET /v2/ to answer. Default 15000. */
   readyTimeoutMs?: number;
+  /** IPv4 address to listen on. Default 127.0.0.1 (a client treats loopback as plain HTTP, anything else as TLS). */
+  address?: string;
+  /** Serve HTTPS with this certificate; `caPem` is what the readiness check trusts. */
+  tls?: { certPath: string; keyPath: string; caPem: string };
 };
 
 export interface Registry {
-  /** 127.0.0.1:PORT, what goes in an image reference. */
+  /** ADDRESS:PORT (127.0.0.1 unless `address` was given), what goes in an image reference. */
   host: string;
-  /** http://127.0.0.1:PORT */
+  /** http://ADDRESS:PORT, or https:// with `tls`. */
   url: string;
   port: number;
   pid: number;
@@ -65,6 +70,7 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
 
 async function launch(options: RegistryOptions, dataDir: string, untrackDir: () => void): Promise<Registry> {
   const port = await freePort();
+  const address = options.address ?? '127.0.0.1';
   const storage = join(dataDir, 'storage');
   await mkdir(storage);
   const config: Record<string, unknown> = {
@@ -76,9 +82,10 @@ async function launch(options: RegistryOptions, dataDir: string, untrackDir: () 
       maintenance: { uploadpurging: { enabled: false } },
     },
     http: {
-      addr: `127.0.0.1:${port}`,
+      addr: `${address}:${port}`,
       secret: randomBytes(16).toString('hex'),
       headers: { 'X-Content-Type-Options': ['nosniff'] },
+      ...(options.tls ? { tls: { certificate: options.tls.certPath, key: options.tls.keyPath } } : {}),
     },
   };
   if (options.auth === 'htpasswd') {
@@ -117,22 +124,41 @@ async function launch(options: RegistryOptions, dataDir: string, untrackDir: () 
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${address}:${port}`;
   const stop = trackService(async () => {
     await proc.stop();
     await rm(dataDir, { recursive: true, force: true });
     untrackDir();
   });
   try {
-    await waitReady(url, proc.exited, options.readyTimeoutMs ?? 15_000);
+    await waitReady(url, options.tls?.caPem, proc.exited, options.readyTimeoutMs ?? 15_000);
   } catch (error) {
     await stop();
     throw new Error(`registry on port ${port} did not start: ${(error as Error).message}\n${log}`);
   }
-  return { host: `127.0.0.1:${port}`, url, port, pid: proc.pid, dataDir, logs: () => log, stop };
+  return { host: `${address}:${port}`, url, port, pid: proc.pid, dataDir, logs: () => log, stop };
 }
 
-async function waitReady(url: string, exited: Promise<void>, timeoutMs: number): Promise<void> {
+async function waitReady(
+  url: string,
+  caPem: string | undefined,
+  exited: Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
+  const dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
+  try {
+    await pollReady(url, dispatcher, exited, timeoutMs);
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function pollReady(
+  url: string,
+  dispatcher: Agent | undefined,
+  exited: Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
   let dead = false;
   void exited.then(() => {
     dead = true;
@@ -141,8 +167,11 @@ async function waitReady(url: string, exited: Promise<void>, timeoutMs: number):
   while (Date.now() < deadline) {
     if (dead) throw new Error('process exited');
     try {
-      const response = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
+      const response = await request(`${url}/v2/`, {
+        signal: AbortSignal.timeout(1000),
+        ...(dispatcher ? { dispatcher } : {}),
+      });
+      await response.body.dump();
       return;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 25));

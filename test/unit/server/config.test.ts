@@ -48,6 +48,7 @@ describe('daemon flags', () => {
       registryMirrors: {},
       maxConcurrentDownloads: 3,
       logLevel: 'info',
+      certsDir: '/etc/docker/certs.d',
     });
   });
 
@@ -75,6 +76,8 @@ describe('daemon flags', () => {
       '5',
       '--log-level',
       'DEBUG',
+      '--certs-dir',
+      'rel/certs.d',
     ]);
     expect(c).toEqual({
       hosts: [
@@ -87,6 +90,7 @@ describe('daemon flags', () => {
       registryMirrors: { 'docker.io': ['https://mirror.example.com/'] },
       maxConcurrentDownloads: 5,
       logLevel: 'debug',
+      certsDir: '/work/here/rel/certs.d',
     });
   });
 
@@ -136,6 +140,7 @@ describe('--config FILE', () => {
       'registry-mirrors': ['https://m1'],
       'max-concurrent-downloads': 7,
       'log-level': 'warn',
+      'certs-dir': '/etc/dh/certs.d',
     });
     expect(await configOf(['--config', path])).toEqual({
       hosts: [{ kind: 'unix', path: '/tmp/from-file.sock' }],
@@ -144,6 +149,7 @@ describe('--config FILE', () => {
       registryMirrors: { 'docker.io': ['https://m1/'] },
       maxConcurrentDownloads: 7,
       logLevel: 'warn',
+      certsDir: '/etc/dh/certs.d',
     });
     const overridden = await configOf([
       '--config',

@@ -38,6 +38,7 @@ export function testConfig(dir: string, overrides: Partial<DaemonConfig> = {}): 
     registryMirrors: {},
     maxConcurrentDownloads: 3,
     logLevel: 'trace',
+    certsDir: join(dir, 'certs.d'),
     ...overrides,
   };
 }
