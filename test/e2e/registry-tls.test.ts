@@ -69,22 +69,22 @@ describe('TLS and insecure registries', () => {
     expectPullSucceeded(outcome);
   });
 
-  it('refuses a certificate no trusted CA signed, before the stream, naming the reason', async () => {
-    const outcome = await pullWith({}, tlsRegistry);
+  it.each([
+    {
+      what: 'a certificate no trusted CA signed',
+      registry: () => tlsRegistry,
+      reason: 'tls: unable to verify the first certificate (trust its CA with certs.d/<host:port>/ca.crt)',
+    },
+    {
+      what: 'plain HTTP from a non-loopback registry not marked insecure',
+      registry: () => plainRegistry,
+      reason:
+        'http: server gave HTTP response to HTTPS client (a plain-HTTP registry needs --insecure-registry)',
+    },
+  ])('refuses $what before the stream, naming the URL and the reason', async ({ registry, reason }) => {
+    const outcome = await pullWith({}, registry());
     expect(outcome.status).toBe(500);
-    expect(outcome.message).toBe(
-      `Head "https://${tlsRegistry.host}/v2/small/manifests/1": tls: unable to verify the first certificate ` +
-        '(trust its CA with certs.d/<host:port>/ca.crt)',
-    );
-  });
-
-  it('does not speak plain HTTP to a non-loopback registry that is not marked insecure', async () => {
-    const outcome = await pullWith({}, plainRegistry);
-    expect(outcome.status).toBe(500);
-    expect(outcome.message).toBe(
-      `Head "https://${plainRegistry.host}/v2/small/manifests/1": http: server gave HTTP response to HTTPS ` +
-        'client (a plain-HTTP registry needs --insecure-registry)',
-    );
+    expect(outcome.message).toBe(`Head "https://${registry().host}/v2/small/manifests/1": ${reason}`);
   });
 
   it('speaks plain HTTP to it when --insecure-registry names the host, or a CIDR holding its address', async () => {
