@@ -59,6 +59,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   installBodyParsers(app);
   installVersioning(app);
   installErrorHandling(app);
+  installMobyJsonType(app);
 
   const routes = new Set<string>();
   app.addHook('onRoute', (route) => {
@@ -106,6 +107,20 @@ function installBodyParsers(app: FastifyInstance): void {
     }
   });
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+}
+
+const FASTIFY_JSON = 'application/json; charset=utf-8';
+
+/**
+ * moby answers JSON as plain `application/json`, and the docker CLI decodes an error body only under exactly that type
+ * (with fastify's `; charset=utf-8` it prints the raw `{"message":…}`). fastify appends the charset to every object it
+ * serializes, so it is taken off on the way out.
+ */
+function installMobyJsonType(app: FastifyInstance): void {
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
+    done(null, payload);
+  });
 }
 
 /** Short ids, unique per daemon run: a random prefix and a counter. */

@@ -16,8 +16,8 @@ interface NameParams {
   name: string;
 }
 
-// fastify's own type for a serialized object, so a cached body looks the same as a fresh one.
-const JSON_TYPE = 'application/json; charset=utf-8';
+// moby's type for JSON (see installMobyJsonType in app.ts).
+const JSON_TYPE = 'application/json';
 
 /**
  * The engine hands back the same unfiltered list until its images change: its JSON is built once, not on every

@@ -249,7 +249,7 @@ describe('GET /images/json and inspect', () => {
       for (const [path, old] of [...Object.entries(paths), ['/v1.41/images/json', true] as const]) {
         const res = await engineRequest(t.socket, { path });
         expect(res.status).toBe(200);
-        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(res.headers['content-type']).toBe('application/json');
         expect(res.json()).toEqual([old ? { ...smallSummary(), VirtualSize: 1049097 } : smallSummary()]);
       }
       // Another array (the images changed): its own JSON, not the cached one.

@@ -21,6 +21,20 @@ afterAll(async () => {
   await t.close();
 });
 
+describe('JSON answers', () => {
+  it('are typed plain application/json, as moby does (the docker CLI decodes errors only under that type)', async () => {
+    const answers = [
+      await engineRequest(t.socket, { path: '/v1.41/version' }),
+      await engineRequest(t.socket, { path: '/images/json' }),
+      await engineRequest(t.socket, { path: '/images/nope:1/json' }),
+      await engineRequest(t.socket, { path: '/v1.12/version' }),
+      await engineRequest(t.socket, { path: '/no/such/route' }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 404, 400, 404]);
+    for (const answer of answers) expect(answer.headers['content-type']).toBe('application/json');
+  });
+});
+
 describe('GET /version and /info', () => {
   it('describes the engine as the docker CLI reads it', async () => {
     const v = (await engineRequest(t.socket, { path: '/v1.41/version' })).json<SystemVersion>();
