@@ -9,7 +9,7 @@ import type {
 } from '../../api-spec/types.ts';
 import { parseReference } from '../../protocol/index.ts';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.ts';
-import { AmbiguousImageIdError, type ImageRecord, type Store } from '../store/index.ts';
+import { AmbiguousImageIdError, type ImageRecord, type RefRecord, type Store } from '../store/index.ts';
 import type { ImageEvents } from './events.ts';
 import { parseImageReference } from './pull-service.ts';
 
@@ -176,17 +176,8 @@ export class LocalImages {
   ): Promise<ImageDeleteResponseItem[]> {
     const image = this.#resolve(name);
     const byRef = this.#refOf(name);
-    let untag: string[];
-    if (byRef && image.repoTags.length > 1) {
-      untag = [byRef];
-    } else {
-      if (!byRef && image.repoTags.length > 1 && !options.force) {
-        throw new ConflictError(
-          `conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
-        );
-      }
-      untag = image.refs.map((r) => r.ref);
-    }
+    const named = byRef === undefined ? undefined : image.refs.find((r) => r.ref === byRef);
+    const untag = named ? untagByReference(image, named) : untagById(image, options.force);
     const { removed, gc } = await this.#store.removeImage(untag);
     const items: ImageDeleteResponseItem[] = removed.map((r) => ({ Untagged: familiarOf(r.ref) }));
     for (const r of removed) this.#events.publish('untag', image.id, { name: familiarOf(r.ref) });
@@ -278,6 +269,28 @@ function listedImage(image: ImageRecord, config: ImageConfigJson): Listed {
     created: Date.parse(image.created ?? '') || 0,
     repositories: repoTags.map((tag) => tag.slice(0, tag.lastIndexOf(':'))),
   };
+}
+
+/**
+ * moby's rule for a delete by reference: the reference goes, and when it was the repository's last tag of the image,
+ * so do the image's digest references in that repository (tag first, then digests).
+ */
+function untagByReference(image: ImageRecord, named: RefRecord): string[] {
+  if (named.kind === 'digest') return [named.ref];
+  const otherTag = image.refs.some((r) => r.kind === 'tag' && r.name === named.name && r.ref !== named.ref);
+  if (otherTag) return [named.ref];
+  const digests = image.refs.filter((r) => r.kind === 'digest' && r.name === named.name).map((r) => r.ref);
+  return [named.ref, ...digests.sort()];
+}
+
+/** A delete by ID takes every reference, tags first; refs in several repositories need `force`, as in moby. */
+function untagById(image: ImageRecord, force: boolean): string[] {
+  if (!force && new Set(image.refs.map((r) => r.name)).size > 1) {
+    throw new ConflictError(
+      `conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
+    );
+  }
+  return [...image.repoTags, ...image.repoDigests];
 }
 
 function labelsOf(config: ImageConfigJson): Record<string, string> {

@@ -25,8 +25,14 @@ export async function login(
     await repo.checkLogin();
   } catch (err) {
     if (err instanceof DaemonError) throw err;
-    if (err instanceof RegistryUnauthorizedError || err instanceof TokenRequestError) {
-      throw new UnauthorizedError(`login attempt to ${repo.origin.origin}/v2/ failed: ${err.message}`);
+    // Worded as dockerd 20.10 words them: the token server's refusal as the failed GET, a Basic 401 as its status.
+    if (err instanceof TokenRequestError) {
+      throw new UnauthorizedError(`Get "${repo.origin.origin}/v2/": ${err.message}`);
+    }
+    if (err instanceof RegistryUnauthorizedError) {
+      throw new UnauthorizedError(
+        `login attempt to ${repo.origin.origin}/v2/ failed with status: 401 Unauthorized`,
+      );
     }
     if (err instanceof RegistryResponseError) {
       throw new UnauthorizedError(

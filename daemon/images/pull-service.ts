@@ -47,6 +47,8 @@ export async function preparePull(
   // Status lines name the tag as docker prints it (alpine:latest, not alpine).
   const familiar = familiarOf(ref.canonical);
   const op: Operation = { kind: 'pull', familiarName: familiarName(ref), familiarRef: familiar };
+  // dockerd's first line: "<tag>: Pulling from <path on the registry>", or the whole reference for a digest pull.
+  const pullingId = ref.digest ? familiar : tagOrDigest;
   const platform = request.platform ? normalizePlatform(request.platform) : defaultPlatform();
   let emitRetry: (m: JSONMessage) => void = () => {};
   const repo = await deps.access.repository(ref.domain, ref.path, request, {
@@ -58,7 +60,7 @@ export async function preparePull(
     if (digest !== undefined && (await deps.store.completeDigestOf(storeAs, platform)) === digest) {
       return {
         async run(emit) {
-          emit({ status: `Pulling from ${familiarName(ref)}`, id: tagOrDigest });
+          emit({ status: `Pulling from ${ref.path}`, id: pullingId });
           emit({ status: `Digest: ${digest}` });
           emit({ status: `Status: Image is up to date for ${familiar}` });
         },
@@ -76,8 +78,8 @@ export async function preparePull(
               image,
               storeAs,
               familiar,
-              tagOrDigest,
-              repositoryPath: familiarName(ref),
+              tagOrDigest: pullingId,
+              repositoryPath: ref.path,
               maxConcurrentDownloads: deps.maxConcurrentDownloads,
               retry: deps.retry,
             },

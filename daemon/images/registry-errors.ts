@@ -25,6 +25,12 @@ export function mapRegistryError(err: unknown, op: Operation): unknown {
     if (err.status === 404 && err.code === 'MANIFEST_UNKNOWN') {
       return new NotFoundError(`manifest for ${op.familiarRef} not found: manifest unknown: ${err.message}`);
     }
+    // A HEAD has no body to name the error: dockerd, which GETs, reports the registry's manifest unknown.
+    if (err.status === 404 && err.code === undefined && err.message.startsWith('HEAD manifests/')) {
+      return new NotFoundError(
+        `manifest for ${op.familiarRef} not found: manifest unknown: manifest unknown`,
+      );
+    }
     if (err.status === 404 && err.code === 'NAME_UNKNOWN') {
       return new NotFoundError(
         `${op.kind} access denied for ${op.familiarName}, repository does not exist or may require 'docker login'`,

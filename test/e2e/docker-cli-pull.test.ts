@@ -25,17 +25,34 @@ afterAll(async () => {
   if (config) await rm(config, { recursive: true, force: true });
 });
 
+// Expected outputs are what the same CLI prints against dockerd 20.10.24 (Debian docker.io) for the same commands;
+// layer progress lines are left out where their order depends on timing.
 describe('docker CLI against Dockhand (no-auth registry)', () => {
+  it('shows the server in docker version', async () => {
+    const version = await docker(daemon.socket, config, [
+      'version',
+      '--format',
+      '{{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Os}}/{{.Server.Arch}}',
+    ]);
+    expect(version.stderr).toBe('');
+    expect(version.stdout).toBe('1.50 1.40 linux/amd64\n');
+  });
+
   it('pulls by tag, then reports the image as up to date', async () => {
     const ref = images.small.ref;
     const first = await docker(daemon.socket, config, ['pull', ref]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`Digest: ${images.small.digest}`);
-    expect(first.stdout).toContain(`Status: Downloaded newer image for ${ref}`);
+    expect(first.stdout.startsWith('1: Pulling from small\n')).toBe(true);
+    expect(first.stdout).toMatch(/^[0-9a-f]{12}: Pull complete$/m);
+    expect(first.stdout).toContain(
+      `Digest: ${images.small.digest}\nStatus: Downloaded newer image for ${ref}\n${ref}\n`,
+    );
     const again = await docker(daemon.socket, config, ['pull', ref]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain(`Status: Image is up to date for ${ref}`);
+    expect(again.stdout).toBe(
+      `1: Pulling from small\nDigest: ${images.small.digest}\nStatus: Image is up to date for ${ref}\n${ref}\n`,
+    );
   });
 
   it('lists, inspects, tags and removes', async () => {
@@ -52,7 +69,16 @@ describe('docker CLI against Dockhand (no-auth registry)', () => {
     expect((await docker(daemon.socket, config, ['tag', ref, copy])).code).toBe(0);
     const rmi = await docker(daemon.socket, config, ['rmi', copy]);
     expect(rmi.code).toBe(0);
-    expect(rmi.stdout).toContain(`Untagged: ${copy}`);
+    expect(rmi.stdout).toBe(`Untagged: ${copy}\n`);
+  });
+
+  it('prints daemon errors as dockerd does (the message, not the JSON body)', async () => {
+    const inspect = await docker(daemon.socket, config, ['image', 'inspect', 'nope:1']);
+    expect(inspect.code).toBe(1);
+    expect(inspect.stderr).toBe('Error response from daemon: No such image: nope:1\n');
+    const rmi = await docker(daemon.socket, config, ['rmi', 'nope:1']);
+    expect(rmi.code).toBe(1);
+    expect(rmi.stderr).toBe('Error response from daemon: No such image: nope:1\n');
   });
 
   it('pulls by digest and for another platform', async () => {
@@ -60,6 +86,10 @@ describe('docker CLI against Dockhand (no-auth registry)', () => {
     const pulled = await docker(daemon.socket, config, ['pull', byDigest]);
     expect(pulled.stderr).toBe('');
     expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toBe(
+      `${byDigest}: Pulling from small\nDigest: ${images.small.digest}\n` +
+        `Status: Image is up to date for ${byDigest}\n${byDigest}\n`,
+    );
     const arm = await docker(daemon.socket, config, ['pull', '--platform', 'linux/arm64', images.multi.ref]);
     expect(arm.stderr).toBe('');
     expect(arm.code).toBe(0);
@@ -73,9 +103,28 @@ describe('docker CLI against Dockhand (no-auth registry)', () => {
     expect(inspect.stdout.trim()).toBe('arm64');
   });
 
+  it('removes the last tag with its digest reference, then the image', async () => {
+    const ref = images.multi.ref;
+    const id = (
+      await docker(daemon.socket, config, ['image', 'inspect', '--format', '{{.Id}}', ref])
+    ).stdout.trim();
+    const rmi = await docker(daemon.socket, config, ['rmi', ref]);
+    expect(rmi.stderr).toBe('');
+    const lines = rmi.stdout.trim().split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      `Untagged: ${ref}`,
+      `Untagged: ${registry.host}/multi@${images.multi.digest}`,
+      `Deleted: ${id}`,
+    ]);
+    const left = await docker(daemon.socket, config, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    expect(left.stdout.split('\n')).not.toContain(ref);
+  });
+
   it('fails like dockerd for a missing manifest', async () => {
     const missing = await docker(daemon.socket, config, ['pull', `${registry.host}/nope:1`]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/Error response from daemon: .*(not found|denied)/);
+    expect(missing.stderr).toBe(
+      `Error response from daemon: manifest for ${registry.host}/nope:1 not found: manifest unknown: manifest unknown\n`,
+    );
   });
 });

@@ -45,6 +45,9 @@ afterAll(async () => {
 
 describe('docker CLI', () => {
   it('logs in to the htpasswd registry, pulls with the stored credentials, pushes', async () => {
+    const anonymous = await docker(daemon.socket, config, ['pull', basicImages.small.ref]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain('no basic auth credentials');
     const wrong = await docker(
       daemon.socket,
       config,
@@ -52,6 +55,9 @@ describe('docker CLI', () => {
       'nope\n',
     );
     expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(
+      `Error response from daemon: login attempt to http://${basicRegistry.host}/v2/ failed with status: 401 Unauthorized\n`,
+    );
     const login = await docker(
       daemon.socket,
       config,
@@ -70,6 +76,16 @@ describe('docker CLI', () => {
   });
 
   it('logs in to the token registry (identity token stored), then pulls with it', async () => {
+    const wrong = await docker(
+      daemon.socket,
+      config,
+      ['login', tokenRegistry.host, '-u', 'testuser', '--password-stdin'],
+      'nope\n',
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(
+      `Error response from daemon: Get "http://${tokenRegistry.host}/v2/": unauthorized: incorrect username or password\n`,
+    );
     const login = await docker(
       daemon.socket,
       config,
@@ -93,7 +109,10 @@ describe('docker CLI', () => {
       `${tokenRegistry.host}/small:1`,
     ]);
     expect(pull.code).toBe(1);
-    expect(pull.stderr).toContain('pull access denied');
+    expect(pull.stderr).toBe(
+      `Error response from daemon: pull access denied for ${tokenRegistry.host}/small, repository does not exist ` +
+        "or may require 'docker login': denied: requested access to the resource is denied\n",
+    );
   });
 });
 

@@ -165,3 +165,48 @@ describe('LocalImages.list', () => {
     expect(ids(await local.list({ all: false, filters: { label: ['tier'] } })).length).toBe(2);
   });
 });
+
+describe('LocalImages.remove', () => {
+  it('untags as moby does: a repository loses its digest references with its last tag; the image goes with its last reference', async () => {
+    const { store, local } = await openStore();
+    const image = await putImage(store, { created: '2024-01-01T00:00:00Z', seed: 7 });
+    const digest = image.manifest.digest;
+    await store.images.setTag(
+      [`${REG}/base:1`, `${REG}/base:2`, `${REG}/base@${digest}`, `${REG}/other:1`, `${REG}/other@${digest}`],
+      image.manifest,
+    );
+    const remove = (name: string, force = false) => local.remove(name, { force, noprune: false });
+    await expect(remove(image.id)).rejects.toThrow(
+      `conflict: unable to delete ${image.id.slice(7, 19)} (must be forced) - image is referenced in multiple repositories`,
+    );
+    expect(await remove(`${REG}/base:1`)).toEqual([{ Untagged: `${REG}/base:1` }]);
+    expect(await remove(`${REG}/base:2`)).toEqual([
+      { Untagged: `${REG}/base:2` },
+      { Untagged: `${REG}/base@${digest}` },
+    ]);
+    const last = await remove(image.id.slice(7, 19));
+    expect(last.slice(0, 3)).toEqual([
+      { Untagged: `${REG}/other:1` },
+      { Untagged: `${REG}/other@${digest}` },
+      { Deleted: image.id },
+    ]);
+    expect(last.slice(3)).toContainEqual({ Deleted: digest });
+    expect(await local.list({ all: false, filters: {} })).toEqual([]);
+  });
+
+  it('removes a digest reference on its own, and every reference of a forced delete by ID', async () => {
+    const { store, local } = await openStore();
+    const image = await putImage(store, { created: '2024-01-01T00:00:00Z', seed: 8 });
+    const digest = image.manifest.digest;
+    await store.images.setTag([`${REG}/a:1`, `${REG}/a@${digest}`, `${REG}/b:1`], image.manifest);
+    expect(await local.remove(`${REG}/a@${digest}`, { force: false, noprune: false })).toEqual([
+      { Untagged: `${REG}/a@${digest}` },
+    ]);
+    const forced = await local.remove(image.id, { force: true, noprune: false });
+    expect(forced.slice(0, 3)).toEqual([
+      { Untagged: `${REG}/a:1` },
+      { Untagged: `${REG}/b:1` },
+      { Deleted: image.id },
+    ]);
+  });
+});
