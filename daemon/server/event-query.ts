@@ -91,3 +91,44 @@ function labelMatches(event: EventMessage, value: string): boolean {
 export function withLegacyFields(event: EventMessage): EventMessage {
   return { ...event, id: event.id ?? event.Actor.ID, status: event.status ?? event.Action };
 }
+
+/** The event stream's formats, as moby negotiates them: one JSON value per line, or RFC 7464 records. */
+export type EventsMediaType =
+  | 'application/json'
+  | 'application/jsonl'
+  | 'application/x-ndjson'
+  | 'application/json-seq';
+
+const EVENTS_MEDIA_TYPES: readonly EventsMediaType[] = [
+  'application/jsonl',
+  'application/x-ndjson',
+  'application/json-seq',
+  'application/json',
+];
+
+/**
+ * The first type of the Accept header (highest q first, then in order) that the stream can be written as; absent,
+ * wildcard or nothing known: `application/json`, the default before API 1.52 (the newest this daemon speaks is 1.50).
+ */
+export function eventsMediaType(accept: string | undefined): EventsMediaType {
+  if (accept === undefined) return 'application/json';
+  const ranked = accept
+    .split(',')
+    .map((part, order) => {
+      const [type = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith('q='));
+      return { type, q: q === undefined ? 1 : Number(q.slice(2)) || 0, order };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const { type } of ranked) {
+    const known = EVENTS_MEDIA_TYPES.find((t) => t === type);
+    if (known) return known;
+  }
+  return 'application/json';
+}
+
+/** One event in the negotiated format: a line, or for json-seq an RS-prefixed record. */
+export function formatEvent(json: string, type: EventsMediaType): string {
+  return type === 'application/json-seq' ? `\x1e${json}\n` : `${json}\n`;
+}

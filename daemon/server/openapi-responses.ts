@@ -99,13 +99,16 @@ function checkResponse(
   return problems;
 }
 
-/** The body's values: the text itself, one JSON document, or (json-lines) one per non-empty line. */
+/**
+ * The body's values: the text itself, one JSON document, or (json-lines) one per non-empty line, an RFC 7464 record
+ * separator before each allowed (application/json-seq).
+ */
 function bodyValues(body: string, mediaType: string, jsonLines: boolean): [string, unknown][] {
-  if (!mediaType.endsWith('json')) return [['', body]];
+  if (!jsonLines && !mediaType.endsWith('json')) return [['', body]];
   const docs = jsonLines
     ? body
         .split('\n')
-        .map((l) => l.trim())
+        .map((l) => l.trim().replace(/^\x1e/, ''))
         .filter((l) => l !== '')
     : [body];
   return docs.map((text, i) => {

@@ -3,7 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAuthConfig } from '../../api-spec/auth-config.ts';
 import type { EventMessage } from '../../api-spec/types.ts';
 import type { RouteContext } from './context.ts';
-import { inTimeRange, matchesFilters, parseEventQuery, withLegacyFields } from './event-query.ts';
+import {
+  eventsMediaType,
+  formatEvent,
+  inTimeRange,
+  matchesFilters,
+  parseEventQuery,
+  withLegacyFields,
+} from './event-query.ts';
 import { MessageWriter } from './message-writer.ts';
 import { clientAuthOf } from './request-auth.ts';
 import { addOperation } from './routes.ts';
@@ -43,12 +50,13 @@ async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: R
   const scope = ctx.streams.open(reply);
   const raw = reply.raw;
   reply.hijack();
-  raw.writeHead(200, { 'Content-Type': 'application/json' });
+  const type = eventsMediaType(request.headers.accept);
+  raw.writeHead(200, { 'Content-Type': type });
   raw.flushHeaders();
 
   const legacy = isApiBefore(request, '1.52');
   const writer = new MessageWriter<EventMessage>(raw, {
-    line: (event) => `${JSON.stringify(legacy ? withLegacyFields(event) : event)}\n`,
+    line: (event) => formatEvent(JSON.stringify(legacy ? withLegacyFields(event) : event), type),
   });
   const write = (event: EventMessage) => {
     if (inTimeRange(event, query) && matchesFilters(event, query.filters)) writer.write(event);

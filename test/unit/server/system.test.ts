@@ -98,6 +98,29 @@ async function eventsUntil(query: string): Promise<EventMessage[]> {
 }
 
 describe('GET /events', () => {
+  it('writes the format the Accept header asks for, application/json by default', async () => {
+    const cases: [string | undefined, string][] = [
+      [undefined, 'application/json'],
+      ['*/*', 'application/json'],
+      ['application/x-ndjson', 'application/x-ndjson'],
+      ['application/jsonl;q=0.5, application/json-seq', 'application/json-seq'],
+      ['text/html, application/jsonl', 'application/jsonl'],
+      ['application/json-seq;q=0, application/json', 'application/json'],
+    ];
+    for (const [accept, type] of cases) {
+      const res = await engineRequest(t.socket, {
+        path: '/events?until=5000',
+        ...(accept ? { headers: { accept } } : {}),
+      });
+      expect(res.headers['content-type']).toBe(type);
+      const records = res.body.split('\n').filter((l) => l !== '');
+      expect(records).toHaveLength(3);
+      for (const record of records) expect(record.startsWith('\x1e')).toBe(type === 'application/json-seq');
+      const events = records.map((r) => JSON.parse(r.replace(/^\x1e/, '')) as EventMessage);
+      expect(events.map((e) => e.Action)).toEqual(['pull', 'tag', 'delete']);
+    }
+  });
+
   it('replays history within since/until and ends at until', async () => {
     const all = await eventsUntil('until=5000');
     expect(all.map((e) => e.Action)).toEqual(['pull', 'tag', 'delete']);
