@@ -1,7 +1,8 @@
 // Streams are tied to their client and to the daemon's life: a disconnect or a shutdown aborts the job's signal.
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_WAITING_MESSAGES } from '../../../daemon/server/message-writer.ts';
 import { checkedResponse, openEngineStream, readBody } from '../../helpers/openapi-check.ts';
-import { hangingJob } from './fake-image-service.ts';
+import { hangingJob, imageEvent } from './fake-image-service.ts';
 import { startTestDaemon, type TestDaemon } from './harness.ts';
 
 let t: TestDaemon | undefined;
@@ -117,5 +118,28 @@ describe('a client that reads slowly', () => {
       'Download complete',
       `Digest: sha256:${'ab'.repeat(32)}`,
     ]);
+  });
+});
+
+describe('an event stream whose client stops reading', () => {
+  it('is dropped once too many events wait, instead of holding them all', async () => {
+    t = await startTestDaemon();
+    const events = t.service.events;
+    const res = await openEngineStream(t.socket, { path: '/events' });
+    res.pause();
+    res.on('error', () => {});
+    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    const label = 'x'.repeat(1024);
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < MAX_WAITING_MESSAGES * 4 && events.listeners.size > 0; i++) {
+      const event = imageEvent('tag', `127.0.0.1:5000/small:${i}`, now);
+      event.Actor.Attributes['label'] = label;
+      events.publish(event);
+      if (i % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // The server gave up on the client: it stopped listening and closed the connection.
+    expect(events.listeners.size).toBe(0);
+    res.resume();
+    await closed;
   });
 });
