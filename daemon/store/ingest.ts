@@ -295,18 +295,17 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 /**
- * Copies chunks into one of two reused 1 MiB buffers and writes a full one while the other fills, so the network and
- * the disk work at the same time and the socket's chunks die young (they would otherwise outlive a scavenge while
- * queued and grow the heap). A full buffer waits for the one in flight. A failed write leaves the file with part of
- * a buffer: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
+ * Writes chunks in batches of about BATCH_BYTES with one batch on its way to disk while the next one fills, so the
+ * network and the disk work at the same time; a full batch waits for the one in flight (memory stays under two
+ * batches). A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must
+ * be closed and a later open re-hashes the file.
  */
 class WriteBehind {
   static readonly BATCH_BYTES = 1 << 20;
   readonly #handle: FileHandle;
   readonly #onWritten: (bytes: number) => void;
-  #filling: Buffer = Buffer.allocUnsafeSlow(WriteBehind.BATCH_BYTES);
-  #spare: Buffer | undefined = Buffer.allocUnsafeSlow(WriteBehind.BATCH_BYTES);
-  #filled = 0;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
   #inFlight: Promise<void> | undefined;
   #inFlightBytes = 0;
   written = 0;
@@ -319,46 +318,38 @@ class WriteBehind {
 
   /** Bytes accepted but not yet written. */
   get pending(): number {
-    return this.#filled + this.#inFlightBytes;
+    return this.#batchBytes + this.#inFlightBytes;
   }
 
   async add(chunk: Uint8Array): Promise<void> {
-    for (let at = 0; at < chunk.byteLength; ) {
-      const n = Math.min(chunk.byteLength - at, this.#filling.byteLength - this.#filled);
-      this.#filling.set(chunk.subarray(at, at + n), this.#filled);
-      this.#filled += n;
-      at += n;
-      if (this.#filled === this.#filling.byteLength) {
-        await this.settle();
-        this.#startWrite();
-      }
-    }
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.byteLength;
+    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return;
+    await this.settle();
+    this.#startBatch();
   }
 
   /** Writes everything accepted so far. */
   async flush(): Promise<void> {
     await this.settle();
-    this.#startWrite();
+    this.#startBatch();
     await this.settle();
   }
 
-  /** Waits for the buffer in flight. */
+  /** Waits for the batch in flight. */
   async settle(): Promise<void> {
     if (this.#inFlight) await this.#inFlight;
   }
 
-  #startWrite(): void {
-    if (this.#filled === 0) return;
-    const buffer = this.#filling;
-    const bytes = this.#filled;
-    // settle() ran first, so the spare is back.
-    this.#filling = this.#spare as Buffer;
-    this.#spare = undefined;
-    this.#filled = 0;
+  #startBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const batch = this.#batch;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
     this.#inFlightBytes = bytes;
-    this.#inFlight = writeAll(this.#handle, buffer.subarray(0, bytes)).then(
+    this.#inFlight = writeAll(this.#handle, batch, bytes).then(
       () => {
-        this.#spare = buffer;
         this.#inFlight = undefined;
         this.#inFlightBytes = 0;
         this.written += bytes;
@@ -374,9 +365,20 @@ class WriteBehind {
   }
 }
 
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.byteLength; ) {
-    done += (await handle.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+async function writeAll(handle: FileHandle, chunks: Uint8Array[], bytes: number): Promise<void> {
+  const { bytesWritten } = await handle.writev(chunks);
+  if (bytesWritten === bytes) return;
+  // A short writev: write the rest from where it stopped.
+  let skip = bytesWritten;
+  for (const chunk of chunks) {
+    if (skip >= chunk.byteLength) {
+      skip -= chunk.byteLength;
+      continue;
+    }
+    for (let done = skip; done < chunk.byteLength; ) {
+      done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+    }
+    skip = 0;
   }
 }
 
