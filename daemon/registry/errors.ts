@@ -13,6 +13,17 @@ export class RegistryUnauthorizedError extends Error {
   ) {
     super(message);
   }
+
+  /** The same failure, worded as Go's url.Error when it happened while sending `method url` (dockerd's wording). */
+  at(method: string, url: URL): RegistryUnauthorizedError {
+    return new RegistryUnauthorizedError(
+      this.host,
+      this.repository,
+      this.lines,
+      urlErrorMessage(method, url, this.message),
+      this.challengeError,
+    );
+  }
 }
 
 /** A non-2xx answer that is not an auth failure. `code` is the registry's first error code (MANIFEST_UNKNOWN, …). */
@@ -52,10 +63,13 @@ export function describeRegistryErrors(body: string): { code?: string; text?: st
 export class RegistryConnectionError extends Error {
   override readonly name = 'RegistryConnectionError';
   constructor(method: string, url: URL, cause: unknown) {
-    super(`${method[0]}${method.slice(1).toLowerCase()} "${url.href}": ${connectionReason(cause)}`, {
-      cause,
-    });
+    super(urlErrorMessage(method, url, connectionReason(cause)), { cause });
   }
+}
+
+/** Go's url.Error text: `Get "https://host/v2/": reason`. */
+function urlErrorMessage(method: string, url: URL, reason: string): string {
+  return `${method[0]}${method.slice(1).toLowerCase()} "${url.href}": ${reason}`;
 }
 
 function connectionReason(error: unknown): string {

@@ -124,10 +124,12 @@ export class Transport {
     if (first.statusCode !== 401) return first;
     await first.body.dump();
     const challenger = endpointOf(endpoint, first.url);
-    await authorizer.challenged(
-      { ...auth, endpoint: challenger },
-      challengeLines(first.headers['www-authenticate']),
-    );
+    await authorizer
+      .challenged({ ...auth, endpoint: challenger }, challengeLines(first.headers['www-authenticate']))
+      .catch((error: unknown) => {
+        // Go's client fails inside the round trip, so dockerd names the request: `Head "url": no basic auth …`.
+        throw error instanceof RegistryUnauthorizedError ? error.at(request.method, first.url) : error;
+      });
     const second = await this.#redirected(endpoint, authorizer, auth, request);
     if (second.statusCode !== 401) return second;
     const body = await readCapped(second.body, 16 * 1024);

@@ -47,7 +47,10 @@ describe('docker CLI', () => {
   it('logs in to the htpasswd registry, pulls with the stored credentials, pushes', async () => {
     const anonymous = await docker(daemon.socket, config, ['pull', basicImages.small.ref]);
     expect(anonymous.code).toBe(1);
-    expect(anonymous.stderr).toContain('no basic auth credentials');
+    expect(anonymous.stderr).toBe(
+      `Error response from daemon: Head "http://${basicRegistry.host}/v2/small/manifests/1": no basic auth ` +
+        'credentials\n',
+    );
     const wrong = await docker(
       daemon.socket,
       config,
