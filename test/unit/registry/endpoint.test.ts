@@ -27,8 +27,12 @@ describe('resolveEndpoint', () => {
 
   it('speaks plain HTTP to a host named exactly, or whose address is in a CIDR', async () => {
     const insecureRegistries = ['registry.lan:5000', '192.0.2.0/24', 'fd00::/64'];
-    expect(await resolveEndpoint('registry.lan:5000', { insecureRegistries })).toMatchObject({ secure: false });
-    expect(await resolveEndpoint('registry.lan:5001', { insecureRegistries })).toMatchObject({ secure: true });
+    expect(await resolveEndpoint('registry.lan:5000', { insecureRegistries })).toMatchObject({
+      secure: false,
+    });
+    expect(await resolveEndpoint('registry.lan:5001', { insecureRegistries })).toMatchObject({
+      secure: true,
+    });
     expect(await resolveEndpoint('192.0.2.7:443', { insecureRegistries })).toMatchObject({
       origin: 'http://192.0.2.7:443',
       secure: false,
