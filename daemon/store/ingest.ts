@@ -3,7 +3,7 @@
 // A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { syncDirectory } from './atomic-file.ts';
 import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
@@ -131,42 +131,87 @@ export class Ingest {
     signal: AbortSignal | undefined,
     onProgress: ((bytesSoFar: number) => void) | undefined,
   ): Promise<number> {
-    const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const handle = await open(this.#partial, 'a');
     const disk = new WriteBehind(handle, (bytes) => {
       this.#offset += bytes;
       onProgress?.(this.#offset);
     });
-    let exhausted = false;
+    const stream =
+      source instanceof Readable ? source : Readable.from(source, { objectMode: true, highWaterMark: 1 });
+    let ended = false;
     try {
-      for (;;) {
-        const next = await nextOrAbort(iterator, signal);
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        const chunk = toBytes(next.value);
-        if (chunk.byteLength === 0) continue;
-        const received = this.#offset + disk.pending + chunk.byteLength;
-        if (received > this.size) {
-          await disk.settle();
-          await this.#fail(new SizeMismatchError(this.digest, this.size, received));
-        }
-        this.#hash.update(chunk);
-        await disk.add(chunk);
-      }
+      await this.#consume(stream, disk, signal);
+      ended = true;
       await disk.flush();
     } catch (error) {
       // Whatever was hashed must be on disk before the ingest can be resumed or retried in this process.
       if (!disk.failed) await disk.flush().catch(() => {});
+      if (error instanceof SizeMismatchError) await this.#fail(error);
       throw error;
     } finally {
       if (disk.failed) this.#close();
       await handle.close();
-      if (!exhausted) void Promise.resolve(iterator.return?.()).catch(() => {});
+      if (!ended) stream.destroy();
     }
     if (this.#offset === this.size) await this.#verify();
     return disk.written;
+  }
+
+  /**
+   * Hashes and queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches
+   * up. Events rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
+   */
+  #consume(stream: Readable, disk: WriteBehind, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        stream.off('data', onData).off('end', onEnd).off('error', finish).off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+        stream.pause();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onData = (value: unknown) => {
+        let chunk: Uint8Array;
+        try {
+          chunk = toBytes(value);
+        } catch (error) {
+          finish(error);
+          return;
+        }
+        const received = this.#offset + disk.pending + chunk.byteLength;
+        if (received > this.size) {
+          finish(new SizeMismatchError(this.digest, this.size, received));
+          return;
+        }
+        this.#hash.update(chunk);
+        if (disk.add(chunk)) return;
+        stream.pause();
+        disk.next().then(() => {
+          if (!settled) stream.resume();
+        }, finish);
+      };
+      const onEnd = () => finish();
+      const onClose = () => finish(new Error('the blob stream closed before its end'));
+      const onAbort = () => finish(signal?.reason);
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      // Listeners attached to a stream that is already over would wait forever.
+      if (stream.readableEnded) {
+        finish();
+        return;
+      }
+      if (stream.destroyed) {
+        finish(stream.errored ?? new Error('the blob stream was destroyed before it was read'));
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', onData).once('end', onEnd).once('error', finish).once('close', onClose);
+    });
   }
 
   /** Empties the partial: the server ignored the Range request and sends the blob from its first byte. */
@@ -267,28 +312,6 @@ export class Ingest {
   }
 }
 
-function nextOrAbort<T>(
-  iterator: AsyncIterator<T>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<T>> {
-  if (!signal) return iterator.next();
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    iterator.next().then(
-      (result) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 function toBytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   throw new InvalidArgumentError('source', `yielded ${typeof value} instead of bytes`);
@@ -321,10 +344,20 @@ class WriteBehind {
     return this.#batchBytes + this.#inFlightBytes;
   }
 
-  async add(chunk: Uint8Array): Promise<void> {
+  /**
+   * Queues a chunk. Returns false when the batch is full and another one is still on its way to disk: the caller
+   * must stop adding and await next(), which writes the full batch once the disk is free.
+   */
+  add(chunk: Uint8Array): boolean {
     this.#batch.push(chunk);
     this.#batchBytes += chunk.byteLength;
-    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return;
+    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return true;
+    if (this.#inFlight) return false;
+    this.#startBatch();
+    return true;
+  }
+
+  async next(): Promise<void> {
     await this.settle();
     this.#startBatch();
   }
