@@ -106,6 +106,13 @@ export class EngineStore implements PullStore, PushCatalog {
     return plans;
   }
 
+  async recordPushed(repository: string, plan: PushPlan): Promise<void> {
+    const record = this.#store.images.getByRef(`${repository}:${plan.tag}`);
+    if (!record?.meta) return;
+    const { descriptor } = plan.manifest;
+    await this.#store.images.setTag([`${repository}@${descriptor.digest}`], descriptor, record.meta);
+  }
+
   /** Pushes the platform manifest that was pulled: an index whose other platforms are absent cannot be pushed. */
   async #plan(record: RefRecord): Promise<PushPlan | undefined> {
     if (!record.meta) return undefined;

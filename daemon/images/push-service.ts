@@ -12,6 +12,8 @@ import { mapRegistryError } from './registry-errors.ts';
 export interface PushCatalog extends PushSource {
   /** What to push for each local tag of `repository` (all tags when `tag` is undefined). */
   pushPlans(repository: string, tag: string | undefined): Promise<PushPlan[]>;
+  /** Records `repository@<pushed manifest digest>` on the pushed image, as dockerd adds it to RepoDigests. */
+  recordPushed(repository: string, plan: PushPlan): Promise<void>;
 }
 
 export interface PushDeps {
@@ -42,6 +44,7 @@ export async function preparePushJob(
         try {
           for (const p of prepared) {
             await runPush(repo, deps.catalog, p, emit);
+            await deps.catalog.recordPushed(repository, p.plan);
             deps.events.publish('push', `${familiarName(ref)}:${p.plan.tag}`);
           }
         } catch (err) {

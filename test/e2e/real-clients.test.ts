@@ -75,7 +75,17 @@ describe('docker CLI', () => {
     expect((await docker(daemon.socket, config, ['tag', basicImages.small.ref, target])).code).toBe(0);
     const push = await docker(daemon.socket, config, ['push', target]);
     expect(push.stderr).toBe('');
-    expect(push.stdout).toMatch(/7: digest: sha256:[0-9a-f]{64} size: \d+/);
+    const pushed = /7: digest: (sha256:[0-9a-f]{64}) size: \d+/.exec(push.stdout)?.[1];
+    expect(pushed).toBeDefined();
+    // As dockerd: the pushed manifest's digest joins the image's RepoDigests.
+    const inspect = await docker(daemon.socket, config, [
+      'image',
+      'inspect',
+      '-f',
+      '{{json .RepoDigests}}',
+      target,
+    ]);
+    expect(JSON.parse(inspect.stdout)).toContain(`${basicRegistry.host}/pushed@${pushed}`);
   });
 
   it('logs in to the token registry (identity token stored), then pulls with it', async () => {
