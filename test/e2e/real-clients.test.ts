@@ -43,6 +43,10 @@ afterAll(async () => {
   if (config) await rm(config, { recursive: true, force: true });
 });
 
+/** `docker login HOST -u testuser --password-stdin`, the password on stdin. */
+const dockerLogin = (host: string, password: string) =>
+  docker(daemon.socket, config, ['login', host, '-u', 'testuser', '--password-stdin'], `${password}\n`);
+
 describe('docker CLI', () => {
   it('logs in to the htpasswd registry, pulls with the stored credentials, pushes', async () => {
     const anonymous = await docker(daemon.socket, config, ['pull', basicImages.small.ref]);
@@ -51,22 +55,12 @@ describe('docker CLI', () => {
       `Error response from daemon: Head "http://${basicRegistry.host}/v2/small/manifests/1": no basic auth ` +
         'credentials\n',
     );
-    const wrong = await docker(
-      daemon.socket,
-      config,
-      ['login', basicRegistry.host, '-u', 'testuser', '--password-stdin'],
-      'nope\n',
-    );
+    const wrong = await dockerLogin(basicRegistry.host, 'nope');
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe(
       `Error response from daemon: login attempt to http://${basicRegistry.host}/v2/ failed with status: 401 Unauthorized\n`,
     );
-    const login = await docker(
-      daemon.socket,
-      config,
-      ['login', basicRegistry.host, '-u', 'testuser', '--password-stdin'],
-      'testpass\n',
-    );
+    const login = await dockerLogin(basicRegistry.host, 'testpass');
     expect(login.stdout).toContain('Login Succeeded');
     const pull = await docker(daemon.socket, config, ['pull', basicImages.small.ref]);
     expect(pull.stderr).toBe('');
@@ -89,22 +83,12 @@ describe('docker CLI', () => {
   });
 
   it('logs in to the token registry (identity token stored), then pulls with it', async () => {
-    const wrong = await docker(
-      daemon.socket,
-      config,
-      ['login', tokenRegistry.host, '-u', 'testuser', '--password-stdin'],
-      'nope\n',
-    );
+    const wrong = await dockerLogin(tokenRegistry.host, 'nope');
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe(
       `Error response from daemon: Get "http://${tokenRegistry.host}/v2/": unauthorized: incorrect username or password\n`,
     );
-    const login = await docker(
-      daemon.socket,
-      config,
-      ['login', tokenRegistry.host, '-u', 'testuser', '--password-stdin'],
-      'testpass\n',
-    );
+    const login = await dockerLogin(tokenRegistry.host, 'testpass');
     expect(login.stdout).toContain('Login Succeeded');
     const stored = JSON.parse(await readFile(join(config, 'config.json'), 'utf8')) as {
       auths: Record<string, { identitytoken?: string }>;
