@@ -131,13 +131,17 @@ export class Ingest {
     signal: AbortSignal | undefined,
     onProgress: ((bytesSoFar: number) => void) | undefined,
   ): Promise<number> {
+    const stream =
+      source instanceof Readable ? source : Readable.from(source, { objectMode: true, highWaterMark: 1 });
+    // The stream can fail while no one else listens: before #consume starts (an aborted request errors its body at
+    // once) and after it ends. Without a listener that 'error' would be an uncaught exception; #consume still sees
+    // the failure, as an event or as `errored`.
+    stream.on('error', () => {});
     const handle = await open(this.#partial, 'a');
     const disk = new WriteBehind(handle, (bytes) => {
       this.#offset += bytes;
       onProgress?.(this.#offset);
     });
-    const stream =
-      source instanceof Readable ? source : Readable.from(source, { objectMode: true, highWaterMark: 1 });
     let ended = false;
     try {
       await this.#consume(stream, disk, signal);

@@ -303,6 +303,39 @@ describe('Ingest', () => {
     await store.close();
   });
 
+  it('an error the stream emits on an abort is not an uncaught exception, and what arrived is kept', async () => {
+    const store = await openStore();
+    const b = blob(4096);
+    const ingest = await mustIngest(store, b);
+    const controller = new AbortController();
+    const source = new Readable({ read() {} });
+    // As undici does with a request's body: its abort listener, registered first, destroys the body with an error.
+    controller.signal.addEventListener('abort', () => source.destroy(new Error('request aborted')));
+    const writing = ingest.write(source, { signal: controller.signal });
+    source.push(b.bytes.subarray(0, 1000));
+    while (source.readableLength > 0) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(new Error('cancelled'));
+    await expect(writing).rejects.toThrow('cancelled');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.destroyed).toBe(true);
+    expect(ingest.offset).toBe(1000);
+    await ingest.close();
+    await store.close();
+  });
+
+  it('a stream that fails before the ingest listens is reported, not thrown as an uncaught exception', async () => {
+    const store = await openStore();
+    const b = blob(4096);
+    const ingest = await mustIngest(store, b);
+    const source = new Readable({ read() {} });
+    const writing = ingest.write(source);
+    // The ingest is still opening its partial file: nothing listens to the stream's 'data' yet.
+    source.destroy(new Error('connection reset'));
+    await expect(writing).rejects.toThrow('connection reset');
+    await ingest.close();
+    await store.close();
+  });
+
   it('refuses malformed digests at the edge, naming the field', async () => {
     const store = await openStore();
     for (const digest of [
