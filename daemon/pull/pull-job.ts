@@ -61,28 +61,11 @@ export async function runPull(
     ...(image.child ? [image.child.descriptor.digest] : []),
     ...blobs.map((b) => b.digest),
   ]);
-  const failed = new AbortController();
   try {
-    const missing: OCIDescriptor[] = [];
-    for (const layer of image.manifest.layers) {
-      if (await store.has(layer.digest)) emit(layerStatus(layer.digest, 'Already exists'));
-      else {
-        emit(layerStatus(layer.digest, 'Pulling fs layer'));
-        missing.push(layer);
-      }
-    }
-    for (const layer of missing.slice(o.maxConcurrentDownloads)) emit(layerStatus(layer.digest, 'Waiting'));
-    // One failed blob stops the others; what they fetched stays on disk as partials for the retry to resume.
-    const inner = AbortSignal.any([signal, failed.signal]);
-    try {
-      await Promise.all([
-        fetchQuietly(o, image.manifest.config, inner),
-        forEachLimited(missing, o.maxConcurrentDownloads, (layer) => fetchLayer(o, layer, emit, inner)),
-      ]);
-    } catch (err) {
-      failed.abort(err);
-      throw err;
-    }
+    const stored = await Promise.all(blobs.map((blob) => store.has(blob.digest)));
+    // As dockerd: an image whose config and layers are all stored already is not pulled again, and prints no
+    // layer lines (not even "Already exists"); only its references are recorded.
+    if (!stored.every(Boolean)) await fetchBlobs(o, emit, signal);
     await store.putBytes(image.top.descriptor.digest, image.top.bytes);
     if (image.child) await store.putBytes(image.child.descriptor.digest, image.child.bytes);
     await store.tag(o.storeAs, image);
@@ -91,6 +74,34 @@ export async function runPull(
   }
   emit({ status: `Digest: ${image.top.descriptor.digest}` });
   emit({ status: `Status: Downloaded newer image for ${o.familiar}` });
+}
+
+async function fetchBlobs(
+  o: PullJobOptions,
+  emit: (m: JSONMessage) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const missing: OCIDescriptor[] = [];
+  for (const layer of o.image.manifest.layers) {
+    if (await o.store.has(layer.digest)) emit(layerStatus(layer.digest, 'Already exists'));
+    else {
+      emit(layerStatus(layer.digest, 'Pulling fs layer'));
+      missing.push(layer);
+    }
+  }
+  for (const layer of missing.slice(o.maxConcurrentDownloads)) emit(layerStatus(layer.digest, 'Waiting'));
+  // One failed blob stops the others; what they fetched stays on disk as partials for the retry to resume.
+  const failed = new AbortController();
+  const inner = AbortSignal.any([signal, failed.signal]);
+  try {
+    await Promise.all([
+      fetchQuietly(o, o.image.manifest.config, inner),
+      forEachLimited(missing, o.maxConcurrentDownloads, (layer) => fetchLayer(o, layer, emit, inner)),
+    ]);
+  } catch (err) {
+    failed.abort(err);
+    throw err;
+  }
 }
 
 async function fetchQuietly(o: PullJobOptions, blob: OCIDescriptor, signal: AbortSignal): Promise<void> {
