@@ -28,7 +28,7 @@ import { consumeMessages } from './message-stream.ts';
 import { type PullResult, type PushResult, summarizePull, summarizePush } from './operation-summary.ts';
 import type { PingInfo } from './ping.ts';
 import { expectSuccess, readEngineApiError, readJson } from './responses.ts';
-import { namePath, Transport, type TransportOptions } from './transport.ts';
+import { namePath, Transport, type TransportOptions, type TransportRequest } from './transport.ts';
 
 export type EngineClientOptions = TransportOptions;
 
@@ -56,11 +56,8 @@ export interface PushOptions extends ChallengeOptions {
   onProgress?: (message: JSONMessage) => void;
 }
 
-export interface LoginOptions {
-  challengeHandler?: ChallengeHandler;
-  maxRounds?: number;
-  signal?: AbortSignal;
-}
+/** The challenge options without credentials: login takes its AuthConfig as an argument. */
+export type LoginOptions = Omit<ChallengeOptions, keyof AuthOptions>;
 
 export interface ListImagesOptions {
   all?: boolean;
@@ -139,20 +136,11 @@ export class EngineClient {
     summarize: (result: R, message: JSONMessage) => void,
     route: (clientAuth: string | undefined) => { path: string; query: Record<string, string | undefined> },
   ): Promise<R> {
-    const handler = options.challengeHandler;
-    return withChallengeRetry({
-      auth: readAuthOption(options),
-      handler,
-      maxRounds: options.maxRounds,
-      signal: options.signal,
-      attempt: async (auth) => {
-        const response = await this.#transport.request({
-          method: 'POST',
-          ...route(handler ? '1' : undefined),
-          headers: authHeaders(auth),
-          signal: options.signal,
-        });
-        await throwUnlessOk(response);
+    return this.#challenged(
+      options,
+      readAuthOption(options),
+      (auth, clientAuth) => ({ method: 'POST', ...route(clientAuth), headers: authHeaders(auth) }),
+      async (response) => {
         const result = {} as R;
         await consumeMessages(response.body, (message) => {
           summarize(result, message);
@@ -160,11 +148,22 @@ export class EngineClient {
         });
         return result;
       },
-    });
+    );
   }
 
-  /** POST /auth (docker's checkAuth): validates credentials with the registry through the daemon. */
-  login(auth: AuthConfig, options: LoginOptions = {}): Promise<AuthResponse> {
+  /**
+   * One daemon request under the challenge loop. With a handler the request asks for clientAuth (`'1'`), and each
+   * challenge the daemon forwards is answered by the handler and the request sent again with its AuthConfig.
+   */
+  #challenged<R>(
+    options: LoginOptions,
+    auth: AuthConfig | undefined,
+    request: (
+      auth: AuthConfig | undefined,
+      clientAuth: string | undefined,
+    ) => Omit<TransportRequest, 'signal'>,
+    read: (response: Dispatcher.ResponseData) => Promise<R>,
+  ): Promise<R> {
     const handler = options.challengeHandler;
     return withChallengeRetry({
       auth,
@@ -173,13 +172,27 @@ export class EngineClient {
       signal: options.signal,
       attempt: async (current) => {
         const response = await this.#transport.request({
-          method: 'POST',
-          path: '/auth',
-          query: { clientAuth: handler ? '1' : undefined },
-          body: JSON.stringify(current ?? {}),
+          ...request(current, handler ? '1' : undefined),
           signal: options.signal,
         });
         await throwUnlessOk(response);
+        return read(response);
+      },
+    });
+  }
+
+  /** POST /auth (docker's checkAuth): validates credentials with the registry through the daemon. */
+  login(auth: AuthConfig, options: LoginOptions = {}): Promise<AuthResponse> {
+    return this.#challenged(
+      options,
+      auth,
+      (current, clientAuth) => ({
+        method: 'POST',
+        path: '/auth',
+        query: { clientAuth },
+        body: JSON.stringify(current ?? {}),
+      }),
+      async (response) => {
         // moby documents a 204 without body next to the 200.
         if (response.statusCode === 204) {
           await response.body.dump();
@@ -187,30 +200,23 @@ export class EngineClient {
         }
         return readJson<AuthResponse>(response);
       },
-    });
+    );
   }
 
   /** GET /distribution/{ref}/json: the registry's descriptor and platforms for `ref`, without pulling. */
   distributionInspect(ref: string, options: ChallengeOptions = {}): Promise<DistributionInspect> {
     const reference = parseReference(ref);
-    const handler = options.challengeHandler;
-    return withChallengeRetry({
-      auth: readAuthOption(options),
-      handler,
-      maxRounds: options.maxRounds,
-      signal: options.signal,
-      attempt: async (auth) => {
-        const response = await this.#transport.request({
-          method: 'GET',
-          path: `/distribution/${namePath(referenceString(reference))}/json`,
-          query: { clientAuth: handler ? '1' : undefined },
-          headers: authHeaders(auth),
-          signal: options.signal,
-        });
-        await throwUnlessOk(response);
-        return readJson<DistributionInspect>(response);
-      },
-    });
+    return this.#challenged(
+      options,
+      readAuthOption(options),
+      (auth, clientAuth) => ({
+        method: 'GET',
+        path: `/distribution/${namePath(referenceString(reference))}/json`,
+        query: { clientAuth },
+        headers: authHeaders(auth),
+      }),
+      (response) => readJson<DistributionInspect>(response),
+    );
   }
 
   async listImages(options: ListImagesOptions = {}): Promise<ImageSummary[]> {
