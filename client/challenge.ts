@@ -6,7 +6,7 @@
 // 5. until the request succeeds, the handler declines, or `maxRounds` answers did not satisfy the registry.
 
 import type { AuthConfig } from '../api-spec/index.ts';
-import { type Challenge, parseWwwAuthenticate } from '../protocol/index.ts';
+import { type Challenge, parseWwwAuthenticate, untilAborted } from '../protocol/index.ts';
 import { AuthChallengeError } from './errors.ts';
 import { RetryAuth } from './retry-auth.ts';
 
@@ -110,24 +110,4 @@ export async function withChallengeRetry<T>(options: ChallengeRetryOptions<T>): 
     }
     credentials.add(challenge.registry, answer);
   }
-}
-
-/** Settles like `work`, or rejects with the signal's reason as soon as it aborts (the work itself goes on). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return work;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

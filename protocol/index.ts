@@ -1,4 +1,5 @@
-// The registry protocol shared by the daemon and the client SDK.
+// The registry protocol shared by the daemon and the client SDK (and the small helpers both sides need).
+export * from './abort.ts';
 export * from './digest.ts';
 export * from './errors.ts';
 export * from './media-types.ts';

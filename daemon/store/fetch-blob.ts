@@ -3,6 +3,7 @@
 // never failed by the leader's failure: if the leader fails or is aborted, the waiter tries again with its own
 // `open`, resuming from the partial the leader left.
 import type { Readable } from 'node:stream';
+import { untilAborted } from '../../protocol/abort.ts';
 import { parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -160,23 +161,4 @@ export class BlobFetcher {
     await ingest.restart();
     return body.body;
   }
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
