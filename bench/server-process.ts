@@ -1,9 +1,8 @@
 // A server the bench starts as its own process and talks to over a unix socket: spawned, tracked by the rig (so it
 // dies with the bench), its output kept for error messages, ready once GET /_ping answers 200.
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
-import { track } from '../test/rig/processes.ts';
+import { spawnTracked } from '../test/rig/processes.ts';
 
 const LOG_LIMIT = 64 * 1024;
 
@@ -26,30 +25,18 @@ export interface ServerProcessOptions {
 }
 
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
-  const child = spawn(options.command, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((done, fail) => {
-    child.once('spawn', done);
-    child.once('error', fail);
-  });
-  const proc = track(options.name, child);
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(log.length - LOG_LIMIT);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
+  const { proc, logs } = await spawnTracked(options.name, options.command, options.args, LOG_LIMIT);
   const server: ServerProcess = {
     pid: proc.pid,
     socket: options.socket,
-    logs: () => log,
+    logs,
     stop: () => proc.stop(options.stopGraceMs),
   };
   try {
     await waitForPing(options.socket, proc.exited, options.readyTimeoutMs);
   } catch (error) {
     await server.stop();
-    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${log}`);
+    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${logs()}`);
   }
   return server;
 }

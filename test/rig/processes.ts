@@ -120,6 +120,35 @@ export function track(name: string, child: ChildProcess): TrackedProcess {
   return proc;
 }
 
+/** A tracked child whose stdout and stderr are kept, last `logLimit` characters, for error messages. */
+export interface LoggedProcess {
+  proc: TrackedProcess;
+  logs(): string;
+}
+
+/** Spawns `command` (stdin closed, output captured) and tracks it once it has started. */
+export async function spawnTracked(
+  name: string,
+  command: string,
+  args: readonly string[],
+  logLimit: number,
+): Promise<LoggedProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  const proc = track(name, child);
+  let log = '';
+  const append = (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+    if (log.length > logLimit) log = log.slice(log.length - logLimit);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return { proc, logs: () => log };
+}
+
 function forget(pid: number): void {
   if (tracked.delete(pid)) tellWatchdog(`-${pid}`);
 }

@@ -1,6 +1,5 @@
 // A real Distribution registry (Debian's docker-registry 2.8.2) on a free loopback port, with filesystem storage in
 // a temp dir, in one of three auth modes and optionally as a pull-through cache.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,7 @@ import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { freePort } from './ports.ts';
-import { track, trackService, trackTempDir } from './processes.ts';
+import { spawnTracked, trackService, trackTempDir } from './processes.ts';
 
 /** What a registry needs from a token server (a TokenServer satisfies it). */
 export interface TokenIssuerRef {
@@ -109,20 +108,12 @@ async function launch(options: RegistryOptions, dataDir: string, untrackDir: () 
   const configPath = join(dataDir, 'config.yml');
   await writeFile(configPath, stringify(config));
 
-  const child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const spawned = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  await spawned;
-  const proc = track(`docker-registry:${port}`, child);
-  let log = '';
-  const append = (chunk: Buffer) => {
-    log += chunk.toString('utf8');
-    if (log.length > LOG_LIMIT) log = log.slice(log.length - LOG_LIMIT);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
+  const { proc, logs } = await spawnTracked(
+    `docker-registry:${port}`,
+    'docker-registry',
+    ['serve', configPath],
+    LOG_LIMIT,
+  );
 
   const url = `${options.tls ? 'https' : 'http'}://${address}:${port}`;
   const stop = trackService(async () => {
@@ -134,9 +125,9 @@ async function launch(options: RegistryOptions, dataDir: string, untrackDir: () 
     await waitReady(url, options.tls?.caPem, proc.exited, options.readyTimeoutMs ?? 15_000);
   } catch (error) {
     await stop();
-    throw new Error(`registry on port ${port} did not start: ${(error as Error).message}\n${log}`);
+    throw new Error(`registry on port ${port} did not start: ${(error as Error).message}\n${logs()}`);
   }
-  return { host: `${address}:${port}`, url, port, pid: proc.pid, dataDir, logs: () => log, stop };
+  return { host: `${address}:${port}`, url, port, pid: proc.pid, dataDir, logs, stop };
 }
 
 async function waitReady(
