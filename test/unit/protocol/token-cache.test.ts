@@ -7,6 +7,7 @@ import {
   tokenCacheKey,
 } from '../../../protocol/token-cache.ts';
 import type { TokenResponse } from '../../../protocol/token-response.ts';
+import { deferred } from '../../helpers/deferred.ts';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 
@@ -27,16 +28,6 @@ function token(value: string, expiresIn: number, issuedAtMs = T0): TokenResponse
     issuedAt: new Date(issuedAtMs),
     expiresAt: new Date(issuedAtMs + expiresIn * 1000),
   };
-}
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 describe('tokenCacheKey', () => {

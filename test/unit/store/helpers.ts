@@ -1,4 +1,6 @@
 // Shared fixtures for the store tests: temp data roots, deterministic blobs, sources that count what they serve.
+export { deferred } from '../../helpers/deferred.ts';
+
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,14 +80,4 @@ export function server(bytes: Uint8Array) {
       return chunks(bytes.subarray(offset));
     },
   };
-}
-
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ContentStore } from '../../../daemon/store/content-store.ts';
 import { type Descriptor, MediaTypes, type Platform } from '../../../daemon/store/oci.ts';
+import { tarHeader } from '../../rig/layer-writer.ts';
 import { chunks, sha256 } from './helpers.ts';
 
 export interface WrittenImage {
@@ -16,25 +17,7 @@ export interface WrittenImage {
 
 /** A ustar archive holding one regular file. */
 export function tarWithFile(name: string, content: Buffer): Buffer {
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write(
-    `${Math.floor(Date.UTC(2024, 0, 1) / 1000)
-      .toString(8)
-      .padStart(11, '0')}\0`,
-    136,
-  );
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const header = tarHeader(name, content.length);
   const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
   return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
 }
