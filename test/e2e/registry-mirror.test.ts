@@ -43,46 +43,42 @@ const expectedBlobs = () => {
   return [platform.configDigest, ...platform.layers.map((l) => l.digest)].sort();
 };
 
+/** A pull of small:1 from the origin by a fresh daemon that has the mirror configured, the fronts' records reset. */
+async function pullThroughMirror(): Promise<void> {
+  const daemon = await startTestDaemon({
+    registryMirrors: { [originFront.host]: [`http://${mirrorFront.host}`] },
+  });
+  try {
+    originFront.reset();
+    mirrorFront.reset();
+    expectPullSucceeded(await pullRaw(daemon.socket, `${originFront.host}/small`, '1'));
+  } finally {
+    await daemon.close();
+  }
+}
+
 describe('registry mirror (pull-through cache)', () => {
   it('serves the pull from the mirror: the origin sees no request', async () => {
-    const daemon = await startTestDaemon({
-      registryMirrors: { [originFront.host]: [`http://${mirrorFront.host}`] },
-    });
-    try {
-      originFront.reset();
-      mirrorFront.reset();
-      expectPullSucceeded(await pullRaw(daemon.socket, `${originFront.host}/small`, '1'));
-      const fromMirror = blobGets(mirrorFront.requests());
-      expect(fromMirror.map((r) => r.path.split('/').at(-1)).sort()).toEqual(expectedBlobs());
-      expect(fromMirror.every((r) => r.repository === 'small')).toBe(true);
-      expect(originFront.requests()).toEqual([]);
-    } finally {
-      await daemon.close();
-    }
+    await pullThroughMirror();
+    const fromMirror = blobGets(mirrorFront.requests());
+    expect(fromMirror.map((r) => r.path.split('/').at(-1)).sort()).toEqual(expectedBlobs());
+    expect(fromMirror.every((r) => r.repository === 'small')).toBe(true);
+    expect(originFront.requests()).toEqual([]);
   });
 
   it('falls back to the origin when the mirror is stopped', async () => {
     await mirror.stop();
-    const daemon = await startTestDaemon({
-      registryMirrors: { [originFront.host]: [`http://${mirrorFront.host}`] },
-    });
-    try {
-      originFront.reset();
-      mirrorFront.reset();
-      expectPullSucceeded(await pullRaw(daemon.socket, `${originFront.host}/small`, '1'));
-      // The mirror was tried first and could not answer (its front got no registry behind it).
-      const tried = mirrorFront.requests();
-      expect(tried.length).toBeGreaterThan(0);
-      expect(tried.every((r) => r.status === 502)).toBe(true);
-      // Not retried, and not asked again for the rest of the pull: one request, then the origin.
-      expect(tried).toHaveLength(1);
-      expect(
-        blobGets(originFront.requests())
-          .map((r) => r.path.split('/').at(-1))
-          .sort(),
-      ).toEqual(expectedBlobs());
-    } finally {
-      await daemon.close();
-    }
+    await pullThroughMirror();
+    // The mirror was tried first and could not answer (its front got no registry behind it).
+    const tried = mirrorFront.requests();
+    expect(tried.length).toBeGreaterThan(0);
+    expect(tried.every((r) => r.status === 502)).toBe(true);
+    // Not retried, and not asked again for the rest of the pull: one request, then the origin.
+    expect(tried).toHaveLength(1);
+    expect(
+      blobGets(originFront.requests())
+        .map((r) => r.path.split('/').at(-1))
+        .sort(),
+    ).toEqual(expectedBlobs());
   });
 });
