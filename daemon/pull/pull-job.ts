@@ -62,10 +62,11 @@ export async function runPull(
     ...blobs.map((b) => b.digest),
   ]);
   try {
-    const stored = await Promise.all(blobs.map((blob) => store.has(blob.digest)));
+    const stored = new Set<string>();
+    for (const blob of blobs) if (await store.has(blob.digest)) stored.add(blob.digest);
     // As dockerd: an image whose config and layers are all stored already is not pulled again, and prints no
     // layer lines (not even "Already exists"); only its references are recorded.
-    if (!stored.every(Boolean)) await fetchBlobs(o, emit, signal);
+    if (blobs.some((b) => !stored.has(b.digest))) await fetchBlobs(o, stored, emit, signal);
     await store.putBytes(image.top.descriptor.digest, image.top.bytes);
     if (image.child) await store.putBytes(image.child.descriptor.digest, image.child.bytes);
     await store.tag(o.storeAs, image);
@@ -76,14 +77,16 @@ export async function runPull(
   emit({ status: `Status: Downloaded newer image for ${o.familiar}` });
 }
 
+/** Fetches what `stored` (digests found in the store, under the pull's lease) lacks. */
 async function fetchBlobs(
   o: PullJobOptions,
+  stored: Set<string>,
   emit: (m: JSONMessage) => void,
   signal: AbortSignal,
 ): Promise<void> {
   const missing: OCIDescriptor[] = [];
   for (const layer of o.image.manifest.layers) {
-    if (await o.store.has(layer.digest)) emit(layerStatus(layer.digest, 'Already exists'));
+    if (stored.has(layer.digest)) emit(layerStatus(layer.digest, 'Already exists'));
     else {
       emit(layerStatus(layer.digest, 'Pulling fs layer'));
       missing.push(layer);
