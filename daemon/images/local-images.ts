@@ -1,5 +1,6 @@
 // The images in the data root as the Engine API shows them: list, inspect, tag, remove, prune.
 
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
   ImageDeleteResponseItem,
   ImageFilters,
@@ -9,6 +10,7 @@ import type {
 } from '../../api-spec/types.ts';
 import { parseReference } from '../../protocol/index.ts';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.ts';
+import { compilePathPattern, InvalidPatternError, type PathPattern } from '../filters/path-match.ts';
 import { AmbiguousImageIdError, type ImageRecord, type RefRecord, type Store } from '../store/index.ts';
 import type { ImageEvents } from './events.ts';
 import { parseImageReference } from './pull-service.ts';
@@ -25,6 +27,8 @@ export interface ImageConfigJson {
 }
 
 const MAX_CACHED_CONFIGS = 10_000;
+/** The longest stretch a filtered list runs without letting other requests in. */
+const FILTER_SLICE_MS = 4;
 
 /** The familiar form docker prints: alpine:latest, 127.0.0.1:5000/small:1. */
 export function familiarOf(ref: string): string {
@@ -73,7 +77,13 @@ export class LocalImages {
     const { images, summaries: all } = await this.#listed();
     if (filters.length === 0) return all;
     const summaries: ImageSummary[] = [];
+    let sliceStart = performance.now();
     for (const image of images) {
+      // However many images and patterns, other requests (GET /_ping too) get their turn between slices.
+      if (performance.now() - sliceStart > FILTER_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
       if (filters.every((matches) => matches(image))) summaries.push(image.summary);
     }
     return summaries;
@@ -200,6 +210,8 @@ export class LocalImages {
       deleted.push({ Deleted: image.id });
       reclaimed += gc.bytes;
     }
+    // Blobs no image references (a download refused after it was stored) go too.
+    reclaimed += (await this.#store.gc()).bytes;
     if (victims.length > 0) this.#events.publish('prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
@@ -305,11 +317,12 @@ function labelMatches(filter: string, labels: Record<string, string>): boolean {
 }
 
 /** docker's reference filter: a glob over the familiar repository (and tag, when the pattern has one). */
-function referencePattern(pattern: string): RegExp {
-  return new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '[^/]*')
-      .replace(/\?/g, '[^/]')}$`,
-  );
+function referencePattern(pattern: string): PathPattern {
+  try {
+    return compilePathPattern(pattern);
+  } catch (err) {
+    if (err instanceof InvalidPatternError)
+      throw new InvalidParameterError(`invalid reference filter: ${err.message}`);
+    throw err;
+  }
 }

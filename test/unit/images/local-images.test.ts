@@ -123,6 +123,25 @@ describe('LocalImages.list', () => {
     );
   });
 
+  it('matches reference patterns without backtracking, and refuses malformed or overlong ones', async () => {
+    const { store, local } = await openStore();
+    const image = await putImage(store, { created: '2024-01-01T00:00:00Z', seed: 7 });
+    const tags = Array.from({ length: 20 }, (_, i) => `docker.io/library/app${i}:${'t'.repeat(24)}`);
+    await store.images.setTag(tags, image.manifest);
+    // As a regular expression this pattern blocked the event loop for about a minute with 20 tags.
+    const stars = { reference: [`${'*'.repeat(8)}zz`] };
+    expect(await local.list({ all: false, filters: stars })).toEqual([]);
+    expect(ids(await local.list({ all: false, filters: { reference: ['app*:t*'] } }))).toEqual([image.id]);
+    await expect(local.list({ all: false, filters: { reference: ['a['] } })).rejects.toThrow(
+      new InvalidParameterError(
+        'invalid reference filter: invalid pattern "a[": unterminated character class',
+      ),
+    );
+    await expect(local.list({ all: false, filters: { reference: ['a'.repeat(513)] } })).rejects.toThrow(
+      'longer than 512 characters',
+    );
+  }, 10_000);
+
   it('follows tags, untags and removals made after a list', async () => {
     const { store, local, old, mid } = await threeImages();
     expect((await local.list({ all: false, filters: {} })).length).toBe(3);
@@ -208,5 +227,22 @@ describe('LocalImages.remove', () => {
       { Untagged: `${REG}/b:1` },
       { Deleted: image.id },
     ]);
+  });
+});
+
+describe('LocalImages.prune', () => {
+  it('removes blobs that no image references, even when no image is pruned', async () => {
+    const { store, local } = await openStore();
+    const kept = await putImage(store, { created: '2024-01-01T00:00:00Z', seed: 9 });
+    await store.images.setTag(`${REG}/kept:1`, kept.manifest);
+    // What a refused download leaves: a verified blob nothing points to.
+    const orphan = Buffer.alloc(64 * 1024, 7);
+    const orphanDigest = sha256(orphan);
+    await store.content.putBytes(orphanDigest, orphan);
+
+    expect(await local.prune({})).toEqual({ ImagesDeleted: null, SpaceReclaimed: orphan.length });
+    expect(await store.content.has(orphanDigest)).toBe(false);
+    expect(await store.content.has(kept.manifest.digest)).toBe(true);
+    expect(await store.content.has(kept.id)).toBe(true);
   });
 });
