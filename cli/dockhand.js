@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// The sources are TypeScript run through tsx, so `npx dockhand` needs no build step after `npm ci`.
-import { register } from 'tsx/esm/api';
+// The CLI runs the JavaScript that `npm ci` builds into dist/ (npm's `prepare`): no TypeScript compiler at run time.
+import { existsSync } from 'node:fs';
 
-register();
-await import('./main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    'dockhand: dist/ is missing; run `npm ci` (or `npm run build`) in the project first\n',
+  );
+  process.exit(1);
+}
+await import(main.href);

@@ -1,7 +1,8 @@
 // Who the daemon says it is, computed once at start (headers, /version, /info).
 import { readFileSync } from 'node:fs';
+import { packageFile } from './package-file.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as {
   version: string;
 };
 

@@ -1,13 +1,13 @@
 // openapi.yaml is the one description of the routes: this module loads it once, resolves its $refs, and derives the
 // fastify route schemas (querystring, params, headers, body) from each operation.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
 import type { FastifySchema } from 'fastify';
 import { parse } from 'yaml';
+import { packageFile } from './package-file.ts';
 
-export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi.yaml', import.meta.url));
+export const OPENAPI_PATH = packageFile('openapi.yaml');
 
 export type JsonSchema = Record<string, unknown>;
 
