@@ -22,6 +22,18 @@ export interface AuthChallengeInfo {
   registry: string;
   repository: string;
   challenges: string[];
+  /**
+   * With the side channel (authChannel): the id to answer at POST /auth/challenges/{id}. The message then has no
+   * errorDetail: the operation waits for the answer and goes on.
+   */
+  id?: string;
+  /** True when the daemon asks ahead of the answered token's expiry, not because the registry refused it. */
+  renewal?: boolean;
+}
+
+/** A registry's `Warning: 299` header (distribution spec), passed on once per operation. */
+export interface RegistryWarningAux {
+  registryWarning: { registry: string; text: string };
 }
 
 export interface JSONMessage {
@@ -49,6 +61,17 @@ export function isAuthChallengeAux(aux: unknown): aux is AuthChallengeAux {
     c !== null &&
     typeof (c as AuthChallengeInfo).registry === 'string' &&
     Array.isArray((c as AuthChallengeInfo).challenges)
+  );
+}
+
+export function isRegistryWarningAux(aux: unknown): aux is RegistryWarningAux {
+  if (typeof aux !== 'object' || aux === null) return false;
+  const w = (aux as { registryWarning?: unknown }).registryWarning;
+  return (
+    typeof w === 'object' &&
+    w !== null &&
+    typeof (w as RegistryWarningAux['registryWarning']).registry === 'string' &&
+    typeof (w as RegistryWarningAux['registryWarning']).text === 'string'
   );
 }
 

@@ -3,6 +3,7 @@
 
 import type { Dispatcher } from 'undici';
 import {
+  AUTH_CHANNEL_PARAM,
   AUTH_HEADER,
   type AuthConfig,
   type AuthResponse,
@@ -20,7 +21,7 @@ import {
 } from '../api-spec/index.ts';
 import { InvalidReferenceError, parseReference, type Reference } from '../protocol/index.ts';
 import { type AuthOptions, readAuthOption } from './auth-option.ts';
-import { type ChallengeHandler, withChallengeRetry } from './challenge.ts';
+import { type ChallengeHandler, ChallengeSession, withChallengeRetry } from './challenge.ts';
 import { challengeFromHttpError } from './daemon-challenge.ts';
 import { InvalidStreamMessageError } from './errors.ts';
 import { readEvents } from './event-stream.ts';
@@ -28,6 +29,7 @@ import { consumeMessages } from './message-stream.ts';
 import { type PullResult, type PushResult, summarizePull, summarizePush } from './operation-summary.ts';
 import type { PingInfo } from './ping.ts';
 import { expectSuccess, readEngineApiError, readJson } from './responses.ts';
+import { SideChannel } from './side-channel.ts';
 import { namePath, Transport, type TransportOptions, type TransportRequest } from './transport.ts';
 
 export type EngineClientOptions = TransportOptions;
@@ -38,9 +40,16 @@ export type ImageFilterOption = Record<string, string[]>;
 export interface ChallengeOptions extends AuthOptions {
   /** Answers registry challenges; setting it puts the request in clientAuth mode (the daemon negotiates nothing). */
   challengeHandler?: ChallengeHandler;
-  /** How many challenges the handler may answer before the operation gives up (default 3). */
+  /** How many challenges in a row, with no progress between them, the handler may answer (default 3). */
   maxRounds?: number;
   signal?: AbortSignal;
+  /**
+   * Pull and push: answer challenges raised mid-stream on the daemon's side channel, so the operation goes on where
+   * it was (default true). Against a daemon without it, or when false, the stream ends and a retry resumes it.
+   */
+  sideChannel?: boolean;
+  /** With the side channel: tell the daemon when a handler's token expires, so it asks ahead of it (default true). */
+  renewBeforeExpiry?: boolean;
 }
 
 export interface PullOptions extends ChallengeOptions {
@@ -107,7 +116,7 @@ export class EngineClient {
   /** Pulls `ref`; resolves once the daemon has finished, rejects with StreamError on any error in the stream. */
   pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
     const reference = parseReference(ref);
-    return this.#streamed(options, summarizePull, (clientAuth) => ({
+    return this.#streamed('pull', options, summarizePull, (clientAuth) => ({
       path: '/images/create',
       query: {
         fromImage: reference.name,
@@ -124,7 +133,7 @@ export class EngineClient {
     if (reference.digest !== undefined) {
       throw new InvalidReferenceError(name, 'format', 'cannot push a digest reference');
     }
-    return this.#streamed(options, summarizePush, (clientAuth) => ({
+    return this.#streamed('push', options, summarizePush, (clientAuth) => ({
       path: `/images/${namePath(reference.name)}/push`,
       query: { tag: options.tag ?? reference.tag ?? 'latest', clientAuth },
     }));
@@ -132,22 +141,49 @@ export class EngineClient {
 
   /** A streamed operation (pull, push) under the challenge loop: it ends with the stream, or with its error. */
   #streamed<R extends object>(
+    action: 'pull' | 'push',
     options: ChallengeOptions & { onProgress?: (message: JSONMessage) => void },
     summarize: (result: R, message: JSONMessage) => void,
     route: (clientAuth: string | undefined) => { path: string; query: Record<string, string | undefined> },
   ): Promise<R> {
+    const useChannel = options.challengeHandler !== undefined && options.sideChannel !== false;
     return this.#challenged(
       options,
       readAuthOption(options),
-      (auth, clientAuth) => ({ method: 'POST', ...route(clientAuth), headers: authHeaders(auth) }),
-      async (response) => {
+      (auth, clientAuth) => {
+        const { path, query } = route(clientAuth);
+        return {
+          method: 'POST',
+          path,
+          query: { ...query, [AUTH_CHANNEL_PARAM]: useChannel ? '1' : undefined },
+          headers: authHeaders(auth),
+        };
+      },
+      async (response, session) => {
         const result = {} as R;
-        await consumeMessages(response.body, (message) => {
-          summarize(result, message);
-          options.onProgress?.(message);
-        });
+        const channel = useChannel
+          ? new SideChannel(this.#transport, session, {
+              renewBeforeExpiry: options.renewBeforeExpiry !== false,
+            })
+          : undefined;
+        try {
+          await consumeMessages(
+            response.body,
+            (message) => {
+              session.observe(message);
+              summarize(result, message);
+              options.onProgress?.(message);
+            },
+            channel && ((challenge) => channel.challenged(challenge)),
+          );
+        } catch (err) {
+          await channel?.settled();
+          throw channel?.failure ?? err;
+        }
+        await channel?.settled();
         return result;
       },
+      action,
     );
   }
 
@@ -162,21 +198,26 @@ export class EngineClient {
       auth: AuthConfig | undefined,
       clientAuth: string | undefined,
     ) => Omit<TransportRequest, 'signal'>,
-    read: (response: Dispatcher.ResponseData) => Promise<R>,
+    read: (response: Dispatcher.ResponseData, session: ChallengeSession) => Promise<R>,
+    action?: 'pull' | 'push',
   ): Promise<R> {
     const handler = options.challengeHandler;
-    return withChallengeRetry({
+    const session = new ChallengeSession({
       auth,
       handler,
-      maxRounds: options.maxRounds,
-      signal: options.signal,
+      ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(action ? { action } : {}),
+    });
+    return withChallengeRetry({
+      session,
       attempt: async (current) => {
         const response = await this.#transport.request({
           ...request(current, handler ? '1' : undefined),
           signal: options.signal,
         });
         await throwUnlessOk(response);
-        return read(response);
+        return read(response, session);
       },
     });
   }

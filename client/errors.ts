@@ -61,6 +61,46 @@ export class AuthChallengeError extends Error {
   }
 }
 
+/**
+ * The registry challenged again for the scope the last answer was for, and that answer's token (its JWT `access`
+ * claim, or the token server's `scope`) grants less: the token server will not grant more, so the operation stops.
+ */
+export class PartialGrantError extends Error {
+  override readonly name = 'PartialGrantError';
+  readonly registry: string;
+  readonly repository: string;
+  /** What the registry asked for, e.g. ['pull', 'push']. */
+  readonly actionsAsked: string[];
+  /** What the token grants on that repository (empty: nothing). */
+  readonly actionsGranted: string[];
+  readonly challenge: AuthChallenge;
+
+  constructor(
+    challenge: AuthChallenge,
+    action: 'pull' | 'push' | undefined,
+    repository: string,
+    asked: string[],
+    granted: string[],
+    options?: ErrorOptions,
+  ) {
+    const what =
+      action === 'push'
+        ? `push to ${repository}`
+        : action === 'pull'
+          ? `pull from ${repository}`
+          : repository;
+    super(
+      `denied: ${what} needs ${asked.join(',')}; the token grants ${granted.length > 0 ? granted.join(',') : 'nothing'}`,
+      options,
+    );
+    this.registry = challenge.registry;
+    this.repository = repository;
+    this.actionsAsked = asked;
+    this.actionsGranted = granted;
+    this.challenge = challenge;
+  }
+}
+
 /** DOCKER_HOST or an explicit address names something this SDK cannot connect to. */
 export class DaemonAddressError extends Error {
   override readonly name = 'DaemonAddressError';

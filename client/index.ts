@@ -1,8 +1,6 @@
 // The Dockhand SDK: the package's main export.
 
 export type {
-  AuthConfig,
-  AuthResponse,
   DistributionInspect,
   EventMessage,
   ImageDeleteResponseItem,
@@ -12,6 +10,16 @@ export type {
   JSONMessage,
   SystemInfo,
   SystemVersion,
+} from '../api-spec/index.ts';
+export {
+  type AuthChallengeAux,
+  type AuthChallengeInfo,
+  type AuthConfig,
+  type AuthResponse,
+  type ChallengeAnswerBody,
+  isAuthChallengeAux,
+  isRegistryWarningAux,
+  type RegistryWarningAux,
 } from '../api-spec/index.ts';
 export {
   type Challenge,
@@ -24,6 +32,7 @@ export type { AuthOption, AuthOptions } from './auth-option.ts';
 export {
   type AsyncChallengeHandler,
   type AuthChallenge,
+  type ChallengeAnswer,
   type ChallengeHandler,
   DEFAULT_MAX_ROUNDS,
 } from './challenge.ts';
@@ -51,6 +60,7 @@ export {
   InvalidStoreFileError,
   InvalidStreamMessageError,
   LockTimeoutError,
+  PartialGrantError,
   RealmRefusedError,
   RegistryLoginError,
   StreamError,

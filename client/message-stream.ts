@@ -2,18 +2,37 @@
 // errorDetail ends the operation as a rejection (dockerode's followProgress resolves instead, dockerode#639).
 
 import type { Dispatcher } from 'undici';
-import { isAuthChallengeAux, type JSONMessage, parseJsonLines } from '../api-spec/index.ts';
+import {
+  type AuthChallengeInfo,
+  isAuthChallengeAux,
+  type JSONMessage,
+  parseJsonLines,
+} from '../api-spec/index.ts';
 import { challengeFromStream } from './daemon-challenge.ts';
 import { InvalidStreamMessageError, StreamError } from './errors.ts';
+
+/** A challenge the daemon put in the stream to be answered on the side channel (authChannel). */
+export type StreamChallenge = AuthChallengeInfo & { id: string };
 
 export async function consumeMessages(
   body: Dispatcher.ResponseData['body'],
   onMessage: (message: JSONMessage) => void,
+  onChallenge?: (challenge: StreamChallenge) => void,
 ): Promise<void> {
   try {
     for await (const value of parseJsonLines(body)) {
       const message = parseJsonMessage(value);
-      if (message.errorDetail !== undefined || message.error !== undefined) {
+      const noError = message.errorDetail === undefined && message.error === undefined;
+      if (
+        noError &&
+        onChallenge &&
+        isAuthChallengeAux(message.aux) &&
+        typeof message.aux.authChallenge.id === 'string'
+      ) {
+        onChallenge({ ...message.aux.authChallenge, id: message.aux.authChallenge.id });
+        continue;
+      }
+      if (!noError) {
         const text = message.errorDetail?.message ?? message.error ?? 'unknown error';
         if (isAuthChallengeAux(message.aux)) {
           const challenged = challengeFromStream(message.aux.authChallenge, text);

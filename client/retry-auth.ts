@@ -3,6 +3,7 @@
 // other credentials (Basic username/password) are bound to the one host whose challenge they answered last.
 
 import type { AuthConfig } from '../api-spec/index.ts';
+import type { ChallengeAnswer } from './challenge.ts';
 
 export class RetryAuth {
   readonly #initial: AuthConfig | undefined;
@@ -15,7 +16,7 @@ export class RetryAuth {
   }
 
   /** Records a handler's answer to a challenge from `registry` (`host[:port]`). */
-  add(registry: string, answer: AuthConfig): void {
+  add(registry: string, answer: ChallengeAnswer): void {
     const host = answer.serveraddress || registry;
     for (const [tokenHost, token] of Object.entries(answer.registrytokens ?? {}))
       this.#tokens.set(tokenHost, token);
@@ -23,7 +24,14 @@ export class RetryAuth {
       this.#tokens.set(host, answer.registrytoken);
       this.#lastTokenHost = host;
     }
-    const { registrytoken: _token, registrytokens: _tokens, serveraddress: _server, ...rest } = answer;
+    const {
+      registrytoken: _token,
+      registrytokens: _tokens,
+      serveraddress: _server,
+      expiresAt: _expiresAt,
+      grantedScope: _granted,
+      ...rest
+    } = answer;
     if (Object.keys(rest).length > 0) this.#bound = { ...rest, serveraddress: host };
   }
 

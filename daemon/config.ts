@@ -24,6 +24,8 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   /** Docker's certs.d layout: <dir>/<host:port>/*.crt are CA certificates trusted for that registry. */
   certsDir: string;
+  /** Seconds a challenge put in a stream (authChannel) waits for the client's answer. */
+  authChallengeTimeout: number;
 }
 
 export type DaemonArgs = { help: true } | { help: false; config: DaemonConfig };
@@ -79,5 +81,6 @@ export function resolveDaemonConfig(
     maxConcurrentDownloads: flags.maxConcurrentDownloads ?? file.maxConcurrentDownloads ?? 3,
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
     certsDir: flags.certsDir ?? file.certsDir ?? DEFAULT_CERTS_DIR,
+    authChallengeTimeout: flags.authChallengeTimeout ?? file.authChallengeTimeout ?? 60,
   };
 }

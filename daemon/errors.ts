@@ -39,6 +39,32 @@ export class InternalError extends DaemonError {
   readonly statusCode = 500;
 }
 
+/** The API client declined a challenge put in its stream; the operation ends with the client's reason. */
+export class ChallengeDeclinedError extends DaemonError {
+  override readonly name = 'ChallengeDeclinedError';
+  readonly statusCode = 401;
+  constructor(
+    readonly registry: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the client declined to answer the challenge of registry ${registry}: ${reason || 'no reason given'}`,
+    );
+  }
+}
+
+/** Nobody answered a challenge put in the stream before the deadline (--auth-challenge-timeout). */
+export class ChallengeTimeoutError extends DaemonError {
+  override readonly name = 'ChallengeTimeoutError';
+  readonly statusCode = 401;
+  constructor(
+    readonly registry: string,
+    readonly timeoutSeconds: number,
+  ) {
+    super(`no answer to the challenge of registry ${registry} within ${timeoutSeconds} s`);
+  }
+}
+
 /**
  * A registry answered 401 and, in clientAuth mode, the daemon must hand the challenge to its API client instead of
  * negotiating. `lines` are the registry's WWW-Authenticate values exactly as received (empty when it sent none).

@@ -8,5 +8,6 @@ export * from './reference.ts';
 export * from './scope.ts';
 export * from './token-cache.ts';
 export * from './token-client.ts';
+export * from './token-grant.ts';
 export * from './token-response.ts';
 export * from './www-authenticate.ts';

@@ -13,6 +13,17 @@ export interface TokenResponse {
   refreshToken?: string;
   /** OAuth2 responses name the scope actually granted (possibly less than asked). */
   scope?: string;
+  /**
+   * `expires_in` as the server sent it, when below the 60 s floor: a token server that says 5 s means it, and a
+   * client renewing ahead of expiry must go by it (the floor only keeps caches from asking too often).
+   */
+  sentExpiresIn?: number;
+}
+
+/** When the token stops working as its server said (ms since the epoch), the 60 s floor not applied. */
+export function tokenEndsAt(response: TokenResponse): number {
+  if (response.sentExpiresIn === undefined) return response.expiresAt.getTime();
+  return Math.min(response.expiresAt.getTime(), response.issuedAt.getTime() + response.sentExpiresIn * 1000);
 }
 
 export const DEFAULT_EXPIRES_IN = 60;
@@ -73,6 +84,7 @@ export function parseTokenResponse(body: unknown, options: { now: Date; status?:
     );
   }
   const expiresIn = expiresInOf(fields['expires_in']);
+  const sent = fields['expires_in'];
   const issuedAt = issuedAtOf(fields['issued_at'], options.now);
   const response: TokenResponse = {
     token,
@@ -80,6 +92,9 @@ export function parseTokenResponse(body: unknown, options: { now: Date; status?:
     issuedAt,
     expiresAt: new Date(issuedAt.getTime() + expiresIn * 1000),
   };
+  if (typeof sent === 'number' && Number.isFinite(sent) && sent > 0 && sent < MIN_EXPIRES_IN) {
+    response.sentExpiresIn = sent;
+  }
   const refreshToken = nonEmptyString(fields, 'refresh_token', status);
   if (refreshToken !== undefined) response.refreshToken = refreshToken;
   const scope = fields['scope'];

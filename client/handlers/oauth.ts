@@ -16,9 +16,11 @@ import {
   TokenCache,
   type TokenCredential,
   type TokenResponse,
+  tokenEndsAt,
 } from '../../protocol/index.ts';
 import type { AsyncChallengeHandler, AuthChallenge } from '../challenge.ts';
 import type { TokenEntry, TokenStore } from '../stores/token-store.ts';
+import { answerOf } from './answer.ts';
 import { type BearerTarget, bearerTarget, type RealmOptions } from './bearer-target.ts';
 
 export interface OAuthChallengeHandlerOptions extends RealmOptions {
@@ -38,13 +40,14 @@ export function createOAuthChallengeHandler(options: OAuthChallengeHandlerOption
     if (target === undefined) return undefined;
     const host = challenge.registry;
     const key = JSON.stringify([host, target.realm.href, target.service ?? '', scopeKey(target.scopes)]);
-    // A second challenge, or one naming an error, means the registry refused the token we had: fetch a new one.
-    const refused = challenge.attempt > 1 || target.error !== undefined;
+    // A second challenge, or one naming an error, means the registry refused the token we had, and a renewal asks
+    // for one that outlives it: fetch a new one.
+    const refused = challenge.attempt > 1 || target.error !== undefined || challenge.renewal === true;
     if (refused) cache.invalidate(key);
     const token = await cache.get(key, () =>
       options.store.withLock(host, () => refresh(host, key, target, options, !refused)),
     );
-    return { serveraddress: host, registrytoken: token.token };
+    return answerOf(host, token);
   };
 }
 
@@ -76,7 +79,7 @@ async function refresh(
       refreshToken: response.refreshToken,
       accessToken: response.token,
       accessTokenFor: key,
-      expiresAt: response.expiresAt.getTime(),
+      expiresAt: tokenEndsAt(response),
     });
   }
   return response;

@@ -7,6 +7,7 @@ import type { AuthConfig } from '../../api-spec/index.ts';
 import { fetchToken, TokenCache, type TokenCredential, tokenCacheKey } from '../../protocol/index.ts';
 import type { AsyncChallengeHandler, AuthChallenge } from '../challenge.ts';
 import type { TokenStore } from '../stores/token-store.ts';
+import { answerOf } from './answer.ts';
 import { bearerTarget, type RealmOptions } from './bearer-target.ts';
 
 export interface BasicCredentials {
@@ -41,8 +42,11 @@ export function createTokenChallengeHandler(
         scopes: target.scopes,
         credential,
       });
-      // Challenged again after an answer: the token we gave did not do, so do not give it again.
-      if (challenge.attempt > 1 || target.error !== undefined) cache.invalidate(key);
+      // Challenged again after an answer: the token we gave did not do, so do not give it again; a renewal asks
+      // for one that outlives it.
+      if (challenge.attempt > 1 || target.error !== undefined || challenge.renewal === true) {
+        cache.invalidate(key);
+      }
       const token = await cache.get(key, () =>
         fetchToken({
           realm: target.realm,
@@ -53,7 +57,7 @@ export function createTokenChallengeHandler(
           ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         }),
       );
-      return { serveraddress: challenge.registry, registrytoken: token.token };
+      return answerOf(challenge.registry, token);
     }
     if (challenge.challenges.some((c) => c.scheme === 'basic')) {
       const found = await options.credentials?.(challenge.registry);

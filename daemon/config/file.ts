@@ -32,6 +32,8 @@ const KEYS: Record<string, Setting | 'mirrors'> = {
   logLevel: 'logLevel',
   'certs-dir': 'certsDir',
   certsDir: 'certsDir',
+  'auth-challenge-timeout': 'authChallengeTimeout',
+  authChallengeTimeout: 'authChallengeTimeout',
 };
 
 export async function loadConfigFile(path: string, ctx: SettingsContext): Promise<DaemonSettings> {
@@ -84,6 +86,9 @@ export function parseConfigObject(json: unknown, path: string, ctx: SettingsCont
         break;
       case 'certsDir':
         out.certsDir = resolve(ctx.cwd, nonEmptyString(value, source));
+        break;
+      case 'authChallengeTimeout':
+        out.authChallengeTimeout = parsePositiveInt(value, source);
         break;
       case 'logLevel':
         out.logLevel = parseLogLevel(nonEmptyString(value, source), source);

@@ -19,6 +19,7 @@ const OPTIONS = {
   'max-concurrent-downloads': { type: 'string' },
   'log-level': { type: 'string', short: 'l' },
   'certs-dir': { type: 'string' },
+  'auth-challenge-timeout': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -37,6 +38,9 @@ Options:
       --registry-mirror URL           Mirror of Docker Hub, tried before it (repeatable)
       --max-concurrent-downloads N    Layers downloaded at once per pull (default 3)
       --certs-dir DIR                 CA files per registry, DIR/<host:port>/*.crt (default /etc/docker/certs.d)
+      --auth-challenge-timeout SECONDS
+                                      How long a pull or push waits for its client to answer a registry
+                                      challenge raised mid-stream (default 60)
   -l, --log-level LEVEL               fatal, error, warn, info, debug or trace (default info)
       --config FILE                   JSON file with the same keys (kebab-case as in daemon.json, or camelCase),
                                       plus "registryMirrors": {"host:port": ["http://mirror"]}; flags win
@@ -80,6 +84,12 @@ export function parseDaemonFlags(argv: string[], ctx: SettingsContext): ParsedFl
   if (values['certs-dir'] !== undefined) {
     if (values['certs-dir'].trim() === '') throw new ConfigError('--certs-dir', 'must not be empty');
     settings.certsDir = resolve(ctx.cwd, values['certs-dir']);
+  }
+  if (values['auth-challenge-timeout'] !== undefined) {
+    settings.authChallengeTimeout = parsePositiveInt(
+      values['auth-challenge-timeout'],
+      '--auth-challenge-timeout',
+    );
   }
   if (values['log-level'] !== undefined)
     settings.logLevel = parseLogLevel(values['log-level'], '--log-level');

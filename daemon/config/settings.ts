@@ -12,6 +12,8 @@ export interface DaemonSettings {
   maxConcurrentDownloads?: number;
   logLevel?: LogLevel;
   certsDir?: string;
+  /** Seconds a challenge put in a stream waits for the client's answer on the side channel. */
+  authChallengeTimeout?: number;
 }
 
 /** What parsing a setting needs to know about the environment. */

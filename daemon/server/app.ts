@@ -6,11 +6,13 @@ import type { DaemonConfig } from '../config.ts';
 import { InvalidParameterError } from '../errors.ts';
 import type { ImageService } from '../images/image-service.ts';
 import type { Logger } from '../log.ts';
+import { challengeAnswerRoutes } from './challenge-answers.ts';
 import type { RouteContext } from './context.ts';
 import { distributionRoutes } from './distribution.ts';
 import { formatSchemaError, installErrorHandling } from './errors.ts';
 import { imageRoutes } from './images.ts';
 import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './openapi.ts';
+import { PendingChallenges } from './pending-challenges.ts';
 import { lazyRequestLogger, RequestLogController } from './request-log.ts';
 import { ActiveStreams } from './stream.ts';
 import { systemRoutes } from './system.ts';
@@ -65,10 +67,17 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   app.addHook('onRoute', (route) => {
     for (const m of [route.method].flat()) routes.add(`${m} ${route.url}`);
   });
-  const ctx: RouteContext = { service: options.service, streams, doc, config: options.config };
+  const ctx: RouteContext = {
+    service: options.service,
+    streams,
+    doc,
+    config: options.config,
+    challenges: new PendingChallenges(options.config.authChallengeTimeout),
+  };
   await app.register(systemRoutes, ctx);
   await app.register(imageRoutes, ctx);
   await app.register(distributionRoutes, ctx);
+  await app.register(challengeAnswerRoutes, ctx);
 
   const missing = listOperations(doc).filter((op) => !routes.has(`${op.method} ${fastifyUrl(op.path)}`));
   if (missing.length > 0) {

@@ -7,7 +7,7 @@ import { InvalidParameterError, NotImplementedError } from '../errors.ts';
 import type { RouteContext } from './context.ts';
 import { parsePlatformJson, parsePlatformParam } from './platform.ts';
 import { checkTag, pullReference, splitTag } from './references.ts';
-import { authModeOf } from './request-auth.ts';
+import { authModeOf, streamChannelOf } from './request-auth.ts';
 import { addOperation } from './routes.ts';
 import { streamJob } from './stream.ts';
 import { isApiBefore } from './version.ts';
@@ -61,8 +61,12 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     const platform = parsePlatformParam(q.platform);
     const mode = authModeOf(request);
     const scope = streams.open(reply);
-    const job = await service.pull({ reference, ...mode, ...(platform ? { platform } : {}) }, scope.signal);
-    await streamJob(reply, job, scope, request.log);
+    const channel = streamChannelOf(request, ctx.challenges, scope.signal);
+    const job = await service.pull(
+      { reference, ...mode, ...(channel ? { channel } : {}), ...(platform ? { platform } : {}) },
+      scope.signal,
+    );
+    await streamJob(reply, job, scope, request.log, channel);
   });
 
   addOperation(app, doc, 'POST', '/images/{name}/push', async (request, reply) => {
@@ -73,11 +77,18 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     const platform = parsePlatformJson(q.platform, 'platform');
     const mode = authModeOf(request);
     const scope = streams.open(reply);
+    const channel = streamChannelOf(request, ctx.challenges, scope.signal);
     const job = await service.push(
-      { name: repository, ...mode, ...(tag ? { tag } : {}), ...(platform ? { platform } : {}) },
+      {
+        name: repository,
+        ...mode,
+        ...(channel ? { channel } : {}),
+        ...(tag ? { tag } : {}),
+        ...(platform ? { platform } : {}),
+      },
       scope.signal,
     );
-    await streamJob(reply, job, scope, request.log);
+    await streamJob(reply, job, scope, request.log, channel);
   });
 
   addOperation(app, doc, 'GET', '/images/json', async (request, reply) => {

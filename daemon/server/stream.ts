@@ -6,6 +6,7 @@ import { RegistryChallengeError } from '../errors.ts';
 import type { StreamingJob } from '../images/image-service.ts';
 import { challengeStreamMessage } from './challenge.ts';
 import { JSON_MESSAGES, MessageWriter } from './message-writer.ts';
+import type { StreamChannel } from './stream-channel.ts';
 
 export interface StreamScope {
   readonly signal: AbortSignal;
@@ -52,13 +53,15 @@ export class ActiveStreams {
 /**
  * Runs a prepared job into the response. Nothing is written until its first message, so a failure before that
  * (a registry challenge included) is thrown for the error handler to answer with an HTTP status, as moby does while
- * nothing is flushed. After the first message, failures become the stream's last line.
+ * nothing is flushed. After the first message, failures become the stream's last line, and a side `channel` (when
+ * the client opted in) may put challenges in the stream.
  */
 export async function streamJob(
   reply: FastifyReply,
   job: StreamingJob,
   scope: StreamScope,
   log: FastifyBaseLogger,
+  channel?: StreamChannel,
 ): Promise<void> {
   const raw = reply.raw;
   const writer = new MessageWriter(raw, JSON_MESSAGES);
@@ -69,6 +72,9 @@ export async function streamJob(
       started = true;
       reply.hijack();
       raw.writeHead(200, { 'Content-Type': 'application/json' });
+      writer.write(message);
+      channel?.attach(emit);
+      return;
     }
     writer.write(message);
   };

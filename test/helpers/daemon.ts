@@ -31,6 +31,8 @@ export interface TestDaemonOptions {
   retry?: RetryPolicy;
   /** Docker's certs.d layout; default: an empty folder in the daemon's dir. */
   certsDir?: string;
+  /** Seconds a challenge put in a stream waits for its answer (default 60). */
+  authChallengeTimeout?: number;
 }
 
 export const FAST_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 50, maxDelayMs: 200 };
@@ -47,6 +49,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     maxConcurrentDownloads: options.maxConcurrentDownloads ?? 3,
     logLevel: 'debug',
     certsDir: options.certsDir ?? join(dir, 'certs.d'),
+    authChallengeTimeout: options.authChallengeTimeout ?? 60,
   };
   let logText = '';
   const destination = new Writable({

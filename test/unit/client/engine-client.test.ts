@@ -509,8 +509,8 @@ describe('challenge forwarding', () => {
     });
     const paths = daemon!.calls().map((r) => `${r.method} ${r.url.pathname}?${r.url.searchParams}`);
     expect(paths).toEqual([
-      'POST /v1.50/images/registry.example.com/team/app/push?tag=1&clientAuth=1',
-      'POST /v1.50/images/registry.example.com/team/app/push?tag=1&clientAuth=1',
+      'POST /v1.50/images/registry.example.com/team/app/push?tag=1&clientAuth=1&authChannel=1',
+      'POST /v1.50/images/registry.example.com/team/app/push?tag=1&clientAuth=1&authChannel=1',
       'GET /v1.50/distribution/registry.example.com/team/app:1/json?clientAuth=1',
       'GET /v1.50/distribution/registry.example.com/team/app:1/json?clientAuth=1',
       'POST /v1.50/auth?clientAuth=1',

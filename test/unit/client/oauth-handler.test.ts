@@ -90,8 +90,11 @@ describe('OAuth challenge handler', () => {
     const posts = tokenEndpoint(() =>
       HttpResponse.json({ access_token: 'a1', refresh_token: 'r2', expires_in: 300 }),
     );
+    const before = Date.now();
     const answer = await handlerFor(store)(challenge());
-    expect(answer).toEqual({ serveraddress: REGISTRY, registrytoken: 'a1' });
+    expect(answer).toMatchObject({ serveraddress: REGISTRY, registrytoken: 'a1' });
+    // The answer says when its token ends, so the operation can renew ahead of it.
+    expect(answer?.expiresAt).toBeGreaterThanOrEqual(before + 300_000);
     expect(posts[0]!.form).toEqual({
       grant_type: 'refresh_token',
       refresh_token: 'r1',

@@ -45,7 +45,7 @@ describe('token challenge handler', () => {
         return { username: 'alice', password: 'pw' };
       },
     });
-    expect(await handler(challengeOf('registry.example.com', bearer))).toEqual({
+    expect(await handler(challengeOf('registry.example.com', bearer))).toMatchObject({
       serveraddress: 'registry.example.com',
       registrytoken: 'tok',
     });

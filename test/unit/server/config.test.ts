@@ -49,6 +49,7 @@ describe('daemon flags', () => {
       maxConcurrentDownloads: 3,
       logLevel: 'info',
       certsDir: '/etc/docker/certs.d',
+      authChallengeTimeout: 60,
     });
   });
 
@@ -78,6 +79,8 @@ describe('daemon flags', () => {
       'DEBUG',
       '--certs-dir',
       'rel/certs.d',
+      '--auth-challenge-timeout',
+      '15',
     ]);
     expect(c).toEqual({
       hosts: [
@@ -91,6 +94,7 @@ describe('daemon flags', () => {
       maxConcurrentDownloads: 5,
       logLevel: 'debug',
       certsDir: '/work/here/rel/certs.d',
+      authChallengeTimeout: 15,
     });
   });
 
@@ -141,6 +145,7 @@ describe('--config FILE', () => {
       'max-concurrent-downloads': 7,
       'log-level': 'warn',
       'certs-dir': '/etc/dh/certs.d',
+      'auth-challenge-timeout': 90,
     });
     expect(await configOf(['--config', path])).toEqual({
       hosts: [{ kind: 'unix', path: '/tmp/from-file.sock' }],
@@ -150,6 +155,7 @@ describe('--config FILE', () => {
       maxConcurrentDownloads: 7,
       logLevel: 'warn',
       certsDir: '/etc/dh/certs.d',
+      authChallengeTimeout: 90,
     });
     const overridden = await configOf([
       '--config',

@@ -39,6 +39,7 @@ export function testConfig(dir: string, overrides: Partial<DaemonConfig> = {}): 
     maxConcurrentDownloads: 3,
     logLevel: 'trace',
     certsDir: join(dir, 'certs.d'),
+    authChallengeTimeout: 60,
     ...overrides,
   };
 }
