@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ServerProcess, startServerProcess } from './server-process.ts';
 
-const CLI = resolve(import.meta.dirname, '..', 'cli', 'dockhand.js');
+export const CLI = resolve(import.meta.dirname, '..', 'cli', 'dockhand.js');
 
 export interface DaemonProcess extends ServerProcess {
   dataRoot: string;

@@ -109,3 +109,20 @@ export async function countImages(socket: string): Promise<number> {
     await client.close().catch(() => {});
   }
 }
+
+/** DELETE /images/{name}?force=1 */
+export async function removeImage(socket: string, name: string): Promise<void> {
+  const client = new Client('http://localhost', { socketPath: socket });
+  try {
+    const response = await client.request({
+      method: 'DELETE',
+      path: `/images/${encodeURIComponent(name)}?force=1`,
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) {
+      throw new Error(`remove ${name}: HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+    }
+  } finally {
+    await client.close().catch(() => {});
+  }
+}

@@ -1,5 +1,5 @@
-// The floor for a node daemon: what plain node (undici + a file write stream + sha256, fsync per blob, one blob after
-// the other) achieves on this machine. Run as its own process by the pull section:
+// The floor for a node daemon: what plain node (undici + a file write stream + sha256, fsync per blob, all blobs at
+// once) achieves on this machine. Run as its own process by the pull section:
 //   node --import tsx bench/node-floor.ts <out-dir> <url>...
 // Prints {"ms": <download time>} on stdout; process start-up is not counted.
 import { createHash } from 'node:crypto';
@@ -29,5 +29,5 @@ async function download(url: string, file: string): Promise<void> {
 const [outDir, ...urls] = process.argv.slice(2);
 if (outDir === undefined || urls.length === 0) throw new Error('usage: node-floor.ts <out-dir> <url>...');
 const started = performance.now();
-for (const [i, url] of urls.entries()) await download(url, join(outDir, `blob-${i}`));
+await Promise.all(urls.map((url, i) => download(url, join(outDir, `blob-${i}`))));
 process.stdout.write(`${JSON.stringify({ ms: performance.now() - started })}\n`);

@@ -6,17 +6,22 @@ export interface TargetCheck {
   measured: string;
   target: string;
   met: boolean;
+  /** Dockhand's figure and its anchor's from the same run, min/median/max, as shown beside the target. */
+  beside?: string;
 }
 
 export interface SectionReport {
   title: string;
   lines: string[];
   checks: TargetCheck[];
+  /** The raw measurements, for bench/results/*.json. */
+  data: Record<string, unknown>;
 }
 
 export class SectionWriter {
   readonly lines: string[] = [];
   readonly checks: TargetCheck[] = [];
+  readonly data: Record<string, unknown> = {};
 
   constructor(readonly title: string) {}
 
@@ -30,13 +35,19 @@ export class SectionWriter {
     this.lines.push('');
   }
 
-  check(name: string, measured: string, target: string, met: boolean): void {
-    this.checks.push({ name, measured, target, met });
-    this.lines.push(`- ${met ? 'MET' : 'MISSED'}: ${name} = ${measured} (target ${target})`);
+  check(name: string, measured: string, target: string, met: boolean, beside?: string): void {
+    this.checks.push({ name, measured, target, met, ...(beside === undefined ? {} : { beside }) });
+    const figures = beside === undefined ? '' : `; ${beside}`;
+    this.lines.push(`- ${met ? 'MET' : 'MISSED'}: ${name} = ${measured} (target ${target})${figures}`);
+  }
+
+  /** Keeps a raw measurement for the JSON results. */
+  record(key: string, value: unknown): void {
+    this.data[key] = value;
   }
 
   done(): SectionReport {
-    return { title: this.title, lines: this.lines, checks: this.checks };
+    return { title: this.title, lines: this.lines, checks: this.checks, data: this.data };
   }
 }
 
@@ -45,9 +56,16 @@ export function renderReport(header: readonly string[], sections: readonly Secti
   for (const section of sections) out.push(`## ${section.title}`, '', ...section.lines, '');
   const checks = sections.flatMap((s) => s.checks);
   if (checks.length > 0) {
-    out.push('## Targets', '', '| check | measured | target | |', '|---|---|---|---|');
+    out.push(
+      '## Targets',
+      '',
+      '| check | measured | target | | Dockhand and its anchor, median (min – max) |',
+      '|---|---|---|---|---|',
+    );
     for (const c of checks)
-      out.push(`| ${c.name} | ${c.measured} | ${c.target} | ${c.met ? 'met' : 'MISSED'} |`);
+      out.push(
+        `| ${c.name} | ${c.measured} | ${c.target} | ${c.met ? 'met' : 'MISSED'} | ${c.beside ?? ''} |`,
+      );
     out.push('');
   }
   return out.join('\n');

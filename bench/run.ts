@@ -1,30 +1,35 @@
 // `npm run bench`: measures Dockhand against its references and writes the report to stdout and
-// bench/results/latest.md. Progress goes to stderr. Env: BENCH_ROUNDS (3), BENCH_SIZE_MIB (1024),
-// BENCH_AUTH_SIZE_MIB (64), BENCH_ONLY=pull|fanout|clientauth|api (comma-separated).
+// bench/results/ (latest.md, and the raw figures as latest.json and <start time>.json). Progress goes to stderr.
+// Env: BENCH_ROUNDS (3), BENCH_SIZE_MIB (512), BENCH_THROTTLED_MIB (128), BENCH_AUTH_SIZE_MIB (64),
+// BENCH_ONLY=pull|throttled|cli|fanout|clientauth|api (comma-separated).
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { stopAll } from '../test/rig/processes.ts';
 import { readCpuTimes, stealPercent } from './proc-stats.ts';
 import { renderReport, type SectionReport } from './report.ts';
 import { apiSection } from './sections/api.ts';
+import { cliSection } from './sections/cli.ts';
 import { clientAuthSection } from './sections/client-auth.ts';
 import type { Section } from './sections/context.ts';
 import { fanoutSection } from './sections/fanout.ts';
 import { pullSection } from './sections/pull.ts';
+import { throttledSection } from './sections/throttled.ts';
 import { readSettings, type SectionName } from './settings.ts';
 import { percent } from './stats.ts';
 import { createWorkDir } from './workdir.ts';
 
 const SECTION_RUNNERS: Record<SectionName, Section> = {
   pull: pullSection,
+  throttled: throttledSection,
+  cli: cliSection,
   fanout: fanoutSection,
   clientauth: clientAuthSection,
   api: apiSection,
 };
 
-const RESULTS = join(import.meta.dirname, 'results', 'latest.md');
+const RESULTS = join(import.meta.dirname, 'results');
 
 function gitCommit(): string {
   try {
@@ -46,39 +51,69 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     for (const name of settings.sections) {
+      const machineFrom = { cpu: readCpuTimes(), load: loadavg()[0] ?? 0 };
+      let report: SectionReport;
       try {
-        reports.push(await SECTION_RUNNERS[name]({ settings, work, say }));
+        report = await SECTION_RUNNERS[name]({ settings, work, say });
       } catch (error) {
         failed = true;
         say(`${name} failed: ${(error as Error).stack ?? error}`);
-        reports.push({
+        report = {
           title: `${name}: FAILED`,
           lines: ['```', String((error as Error).message ?? error).slice(0, 4000), '```'],
           checks: [],
-        });
+          data: {},
+        };
       } finally {
         await stopAll();
       }
+      // Every figure is worth only as much as the machine was quiet: others share these 2 cores.
+      const machine = {
+        loadAverage1m: { before: machineFrom.load, after: loadavg()[0] ?? 0 },
+        stealPercent: stealPercent(machineFrom.cpu, readCpuTimes()),
+      };
+      report.lines.push(
+        `Machine during this section: load average (1 min) ${machine.loadAverage1m.before.toFixed(2)} before, ` +
+          `${machine.loadAverage1m.after.toFixed(2)} after; CPU steal ${percent(machine.stealPercent)} (/proc/stat).`,
+      );
+      report.data['machine'] = machine;
+      reports.push(report);
     }
   } finally {
     await stopAll();
     await work.remove();
   }
+  const steal = stealPercent(cpuFrom, readCpuTimes());
   const header = [
     '# Dockhand benchmarks',
     '',
     `${new Date(started).toISOString()}, commit ${gitCommit()}, node ${process.version}, ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
-    `Settings: rounds ${settings.rounds}, pull image ${settings.sizeMiB} MiB, clientAuth image ` +
-      `${settings.authSizeMiB} MiB, sections ${settings.sections.join(', ')}.`,
-    `Total ${((Date.now() - started) / 1000).toFixed(0)} s, CPU steal over the run ` +
-      `${percent(stealPercent(cpuFrom, readCpuTimes()))}.`,
+    `Settings: rounds ${settings.rounds}, pull image ${settings.sizeMiB} MiB, throttled layer ` +
+      `${settings.throttledSizeMiB} MiB, clientAuth image ${settings.authSizeMiB} MiB, sections ` +
+      `${settings.sections.join(', ')}.`,
+    `Total ${((Date.now() - started) / 1000).toFixed(0)} s, CPU steal over the run ${percent(steal)}.`,
   ];
   const text = renderReport(header, reports);
   process.stdout.write(`${text}\n`);
-  await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
-  await writeFile(RESULTS, `${text}\n`);
-  say(`report written to ${RESULTS}`);
+  const json = JSON.stringify(
+    {
+      started: new Date(started).toISOString(),
+      commit: gitCommit(),
+      node: process.version,
+      cpus: cpus().length,
+      settings,
+      stealPercent: steal,
+      sections: reports,
+    },
+    null,
+    2,
+  );
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(join(RESULTS, 'latest.md'), `${text}\n`);
+  await writeFile(join(RESULTS, 'latest.json'), `${json}\n`);
+  await writeFile(join(RESULTS, `${new Date(started).toISOString().replaceAll(':', '-')}.json`), `${json}\n`);
+  say(`report written to ${RESULTS} (latest.md, latest.json)`);
   return failed ? 1 : 0;
 }
 

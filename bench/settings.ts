@@ -1,13 +1,15 @@
 // What a bench run measures, from the environment. Parsed once at the edge; a bad value stops the run with the
 // variable's name and the reason.
 
-export const SECTIONS = ['pull', 'fanout', 'clientauth', 'api'] as const;
+export const SECTIONS = ['pull', 'throttled', 'cli', 'fanout', 'clientauth', 'api'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchSettings {
   rounds: number;
   /** Size of the big pull image, split into 4 equal layers. */
   sizeMiB: number;
+  /** Size of the one layer pulled through the throttling front. */
+  throttledSizeMiB: number;
   /** Size of the clientAuth image, one layer. */
   authSizeMiB: number;
   sections: SectionName[];
@@ -39,7 +41,8 @@ export function readSettings(): BenchSettings {
   return {
     rounds: positiveInt('BENCH_ROUNDS', 3),
     // 4 layers of whole MiB each.
-    sizeMiB: positiveInt('BENCH_SIZE_MIB', 1024, 4),
+    sizeMiB: positiveInt('BENCH_SIZE_MIB', 512, 4),
+    throttledSizeMiB: positiveInt('BENCH_THROTTLED_MIB', 128),
     authSizeMiB: positiveInt('BENCH_AUTH_SIZE_MIB', 64),
     sections: sectionsFromEnv(),
   };
