@@ -49,6 +49,11 @@ export interface JSONMessage {
   aux?: unknown;
 }
 
+/** A stream's failure as its last line: errorDetail, and the deprecated `error` twin for old clients. */
+export function errorMessage(message: string): JSONMessage {
+  return { errorDetail: { message }, error: message };
+}
+
 export function formatMessageLine(message: JSONMessage): string {
   return `${JSON.stringify(message)}\r\n`;
 }

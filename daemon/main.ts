@@ -8,6 +8,7 @@ import type { DaemonConfig, ListenAddress } from './config.ts';
 import type { ImageService } from './images/image-service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { buildServer } from './server/app.ts';
+import type { StreamLimits } from './server/message-writer.ts';
 
 export interface StartDaemonOptions {
   imageService: ImageService;
@@ -15,6 +16,7 @@ export interface StartDaemonOptions {
   logger?: Logger;
   /** How long close() lets aborted streams finish before cutting connections (default 5 s). */
   shutdownGraceMs?: number;
+  streamLimits?: StreamLimits;
 }
 
 export interface RunningDaemon {
@@ -30,7 +32,12 @@ export class DaemonStartError extends Error {
 
 export async function startDaemon(config: DaemonConfig, options: StartDaemonOptions): Promise<RunningDaemon> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const { app, streams } = await buildServer({ service: options.imageService, config, logger });
+  const { app, streams } = await buildServer({
+    service: options.imageService,
+    config,
+    logger,
+    streamLimits: options.streamLimits,
+  });
   const servers: Server[] = [];
   const sockets: ListenAddress[] = [];
   let closing: Promise<void> | undefined;

@@ -11,6 +11,7 @@ import type { RouteContext } from './context.ts';
 import { distributionRoutes } from './distribution.ts';
 import { formatSchemaError, installErrorHandling } from './errors.ts';
 import { imageRoutes } from './images.ts';
+import type { StreamLimits } from './message-writer.ts';
 import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './openapi.ts';
 import { PendingChallenges } from './pending-challenges.ts';
 import { lazyRequestLogger, RequestLogController } from './request-log.ts';
@@ -24,6 +25,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Another openapi.yaml (tests); the repository's by default. */
   openapiPath?: string;
+  /** How long and how much a streaming client that does not read is waited for (tests shorten them). */
+  streamLimits?: StreamLimits;
 }
 
 export interface EngineServer {
@@ -51,7 +54,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
     },
   });
   const doc = loadOpenApi(options.openapiPath);
-  const streams = new ActiveStreams();
+  const streams = new ActiveStreams(options.streamLimits);
 
   const { paramAjv, bodyAjv } = validators();
   app.setValidatorCompiler(({ schema, httpPart }) =>

@@ -1,15 +1,19 @@
 // Long responses (pull, push, events): each runs under an AbortSignal that fires when its client goes away or the
 // daemon shuts down, and a job's messages become a JSON-lines body that starts only with the first message.
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import type { JSONMessage } from '../../api-spec/json-message.ts';
+import { errorMessage, type JSONMessage } from '../../api-spec/json-message.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { StreamingJob } from '../images/image-service.ts';
 import { challengeStreamMessage } from './challenge.ts';
-import { JSON_MESSAGES, MessageWriter } from './message-writer.ts';
+import { DEFAULT_STREAM_LIMITS, JSON_MESSAGES, MessageWriter, type StreamLimits } from './message-writer.ts';
 import type { StreamChannel } from './stream-channel.ts';
 
 export interface StreamScope {
   readonly signal: AbortSignal;
+  /** Stops the job from the server's side (its client stopped reading). */
+  cancel(reason: Error): void;
+  /** How long and how much a client that does not read is waited for. */
+  readonly limits: StreamLimits;
   /** True once the client disconnected before the response was complete. */
   readonly clientGone: boolean;
 }
@@ -18,6 +22,11 @@ export interface StreamScope {
 export class ActiveStreams {
   readonly #controllers = new Set<AbortController>();
   #onEmpty: (() => void)[] = [];
+  readonly #limits: StreamLimits;
+
+  constructor(limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
+    this.#limits = limits;
+  }
 
   open(reply: FastifyReply): StreamScope {
     const controller = new AbortController();
@@ -33,6 +42,8 @@ export class ActiveStreams {
     });
     return {
       signal: controller.signal,
+      cancel: (reason) => controller.abort(reason),
+      limits: this.#limits,
       get clientGone() {
         return clientGone;
       },
@@ -64,7 +75,7 @@ export async function streamJob(
   channel?: StreamChannel,
 ): Promise<void> {
   const raw = reply.raw;
-  const writer = new MessageWriter(raw, JSON_MESSAGES);
+  const writer = new MessageWriter(raw, JSON_MESSAGES, { limits: scope.limits, onCutOff: scope.cancel });
   let started = false;
   const emit = (message: JSONMessage): void => {
     if (scope.clientGone || raw.writableEnded) return;
@@ -87,7 +98,7 @@ export async function streamJob(
     }
     if (!started) throw err;
     log.warn({ err }, 'stream ended with an error');
-    writer.end(errorMessage(err));
+    writer.end(failureMessage(err));
     return;
   }
   if (!started) {
@@ -98,8 +109,7 @@ export async function streamJob(
   writer.end();
 }
 
-function errorMessage(err: unknown): JSONMessage {
+function failureMessage(err: unknown): JSONMessage {
   if (err instanceof RegistryChallengeError) return challengeStreamMessage(err);
-  const message = err instanceof Error ? err.message : String(err);
-  return { errorDetail: { message }, error: message };
+  return errorMessage(err instanceof Error ? err.message : String(err));
 }

@@ -55,9 +55,11 @@ async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: R
   raw.flushHeaders();
 
   const legacy = isApiBefore(request, '1.52');
-  const writer = new MessageWriter<EventMessage>(raw, {
-    line: (event) => formatEvent(JSON.stringify(legacy ? withLegacyFields(event) : event), type),
-  });
+  const writer = new MessageWriter<EventMessage>(
+    raw,
+    { line: (event) => formatEvent(JSON.stringify(legacy ? withLegacyFields(event) : event), type) },
+    { limits: scope.limits, onCutOff: scope.cancel },
+  );
   const write = (event: EventMessage) => {
     if (inTimeRange(event, query) && matchesFilters(event, query.filters)) writer.write(event);
   };

@@ -38,6 +38,7 @@ export class ContentStore {
   /** Takes `<dataRoot>/dockhand.lock` (DataRootLockedError if a live daemon holds it) and creates the layout. */
   static async open(dataRoot: string): Promise<ContentStore> {
     const layout = new DataRootLayout(dataRoot);
+    await layout.createRoot();
     const lock = await lockDataRoot(layout.root);
     try {
       await layout.ensure();

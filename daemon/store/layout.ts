@@ -1,5 +1,5 @@
 // Where everything lives under a data root. The `oci/` folder is an OCI image layout that other tools can read.
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
 import type { DigestAlgorithm } from './digest.ts';
@@ -43,6 +43,15 @@ export class DataRootLayout {
 
   partialPath(hex: string): string {
     return join(this.ingest, `${hex}.partial`);
+  }
+
+  /**
+   * Creates the data root for the owner alone (0700), and takes group and others' access away from an existing one:
+   * it holds every image pulled with anyone's credentials, as dockerd's root does.
+   */
+  async createRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await chmod(this.root, 0o700);
   }
 
   /** Creates the folders and the `oci-layout` marker; refuses a layout of another version. */

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { DaemonConfig } from '../../../daemon/config.ts';
 import { createLogger } from '../../../daemon/log.ts';
 import { type RunningDaemon, startDaemon } from '../../../daemon/main.ts';
+import type { StreamLimits } from '../../../daemon/server/message-writer.ts';
 import { FakeImageService } from './fake-image-service.ts';
 
 export interface TestDaemon {
@@ -45,7 +46,7 @@ export function testConfig(dir: string, overrides: Partial<DaemonConfig> = {}): 
 }
 
 export async function startTestDaemon(
-  options: { service?: FakeImageService; config?: Partial<DaemonConfig> } = {},
+  options: { service?: FakeImageService; config?: Partial<DaemonConfig>; streamLimits?: StreamLimits } = {},
 ): Promise<TestDaemon> {
   const dir = await mkdtemp(join(tmpdir(), 'dh-srv-'));
   const service = options.service ?? new FakeImageService();
@@ -63,7 +64,12 @@ export async function startTestDaemon(
   });
   const config = testConfig(dir, options.config);
   const logger = createLogger({ level: config.logLevel, destination: sink });
-  const daemon = await startDaemon(config, { imageService: service, logger, shutdownGraceMs: 1000 });
+  const daemon = await startDaemon(config, {
+    imageService: service,
+    logger,
+    shutdownGraceMs: 1000,
+    streamLimits: options.streamLimits,
+  });
   const first = daemon.sockets[0];
   if (first?.kind !== 'unix') throw new Error('the test daemon listens on a unix socket first');
   return {

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,21 @@ describe('ContentStore', () => {
       imageLayoutVersion: '1.0.0',
     });
     await store.close();
+  });
+
+  it('keeps the data root to its owner (0700): a new one, a missing parent, and an existing open one', async () => {
+    const parent = await tempRoot();
+    const fresh = join(parent, 'a', 'data');
+    const store = await ContentStore.open(fresh);
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
+    await store.close();
+
+    const existing = join(parent, 'open');
+    await mkdir(existing, { mode: 0o755 });
+    await chmod(existing, 0o777);
+    const reopened = await ContentStore.open(existing);
+    expect((await stat(existing)).mode & 0o777).toBe(0o700);
+    await reopened.close();
   });
 
   it('stores small blobs, reads them back whole, as JSON, or as a stream from an offset', async () => {
