@@ -27,6 +27,7 @@ export {
   parseReference,
   parseWwwAuthenticate,
   type Reference,
+  UnsupportedManifestError,
 } from '../protocol/index.ts';
 export type { AuthOption, AuthOptions } from './auth-option.ts';
 export {
@@ -78,6 +79,24 @@ export {
 } from './handlers/token.ts';
 export type { PullResult, PushResult } from './operation-summary.ts';
 export type { PingInfo } from './ping.ts';
+export { type ListOptions, listRepositories } from './registry/catalog.ts';
+export {
+  CatalogNotGrantedError,
+  CatalogUnsupportedError,
+  RegistryBrowseError,
+  RegistryNotFoundError,
+  RegistryResponseError,
+  RepositoryAccessDeniedError,
+} from './registry/errors.ts';
+export {
+  type InspectedImage,
+  type InspectedIndex,
+  inspectManifest,
+  type ManifestBlob,
+  type ManifestInspection,
+} from './registry/manifest-inspect.ts';
+export type { BrowseOptions } from './registry/registry-fetch.ts';
+export { listTags } from './registry/tags.ts';
 export { createDockerConfigStore, type DockerConfigStoreOptions } from './stores/docker-config.ts';
 export { createFileTokenStore, type FileTokenStoreOptions } from './stores/file.ts';
 export type { LockFileOptions } from './stores/lock-file.ts';

@@ -1,6 +1,7 @@
 // Bearer tokens cached by what they were fetched for: realm, service, the scope set, and which credential
 // asked (so one user's token is never served to another). Concurrent requests for the same key share one
-// fetch. An entry is refreshed a margin before it expires, so a token does not run out mid-request.
+// fetch. An entry is refreshed a margin before it expires, so a token does not run out mid-request. The number
+// of entries is bounded: past the bound, expired entries go first, then the least recently used.
 //
 // Aliases (oras-go#650): some registries challenge with a scope other than the one the request needs
 // (Artifactory drops the repository prefix). The token fetched for the registry's scope is cached under its
@@ -57,7 +58,7 @@ export function refreshMarginMs(lifetimeMs: number): number {
 export interface TokenCacheOptions {
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
-  /** Above this many entries, expired ones and then the oldest are dropped. */
+  /** Above this many entries, expired ones and then the least recently used are dropped. */
   maxEntries?: number;
 }
 
@@ -91,7 +92,7 @@ export class TokenCache {
   get(key: string, fetcher: () => Promise<TokenResponse>): Promise<TokenResponse> {
     const target = this.#resolve(key);
     const entry = this.#entries.get(target);
-    if (entry && this.#now() < entry.refreshAt) return Promise.resolve(entry.token);
+    if (entry && this.#now() < entry.refreshAt) return Promise.resolve(this.#touch(target, entry));
     const pending = this.#inflight.get(target);
     if (pending) return pending;
     const fetched: Promise<TokenResponse> = Promise.resolve()
@@ -116,8 +117,16 @@ export class TokenCache {
 
   /** The token for `key` if it is not due for refresh. */
   peek(key: string): TokenResponse | undefined {
-    const entry = this.#entries.get(this.#resolve(key));
-    return entry && this.#now() < entry.refreshAt ? entry.token : undefined;
+    const target = this.#resolve(key);
+    const entry = this.#entries.get(target);
+    return entry && this.#now() < entry.refreshAt ? this.#touch(target, entry) : undefined;
+  }
+
+  // Map order is use order: a hit moves its entry to the end, so eviction drops the least recently used.
+  #touch(key: string, entry: Entry): TokenResponse {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.token;
   }
 
   set(key: string, token: TokenResponse): void {

@@ -10,6 +10,7 @@
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
 import { type Dispatcher, request } from 'undici';
 import { InvalidGrantError, TokenRequestError, UnauthorizedError } from './errors.ts';
+import { BodyTooLargeError, readLimited } from './read-limited.ts';
 import { type ScopeInput, scopeStrings } from './scope.ts';
 import { parseTokenResponseText, type TokenResponse } from './token-response.ts';
 
@@ -102,27 +103,6 @@ function postCall(context: Context, grant: Record<string, string>): HttpCall {
   return { method: 'POST', url: new URL(context.realm), headers, body: form.toString() };
 }
 
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy(): void },
-  status: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (total > TOKEN_RESPONSE_LIMIT) {
-      body.destroy();
-      throw new TokenRequestError(
-        status,
-        'too-large',
-        `token response is larger than ${TOKEN_RESPONSE_LIMIT} bytes`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function describeNetworkError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code;
@@ -180,8 +160,12 @@ async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
       );
     }
     try {
-      return { status, text: await readCapped(response.body, status) };
+      const body = await readLimited(response.body, TOKEN_RESPONSE_LIMIT, 'token response');
+      return { status, text: body.toString('utf8') };
     } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        throw new TokenRequestError(status, 'too-large', error.message, { cause: error });
+      }
       throw transportFailure(context, url, status, error);
     }
   }

@@ -1,9 +1,7 @@
 // GET /distribution/{name}/json: the registry's descriptor for a reference and the platforms it offers.
 
 import type { DistributionInspect, OCIPlatform } from '../../api-spec/types.ts';
-import { familiarName } from '../../protocol/index.ts';
-import { parseManifest } from '../pull/manifest.ts';
-import { readLimited } from '../registry/transport.ts';
+import { familiarName, parseManifest, readLimited } from '../../protocol/index.ts';
 import type { AuthMode } from './image-service.ts';
 import { parseImageReference } from './pull-service.ts';
 import type { RegistryAccess } from './registry-access.ts';

@@ -2,8 +2,7 @@
 
 import type { Readable } from 'node:stream';
 import type { OCIDescriptor, OCIPlatform } from '../../api-spec/types.ts';
-import { parseReference } from '../../protocol/index.ts';
-import { parseManifest } from '../pull/manifest.ts';
+import { parseManifest, parseReference } from '../../protocol/index.ts';
 import { platformMatches } from '../pull/platform.ts';
 import type { BlobFetchResult, PullStore } from '../pull/pull-job.ts';
 import type { ResolvedImage } from '../pull/resolve.ts';

@@ -1,8 +1,12 @@
 // Registry failures worded as dockerd words them, with the status it uses (real-registry-facts.md, errors table).
 
-import { InvalidGrantError, RealmRefusedError, TokenRequestError } from '../../protocol/index.ts';
+import {
+  InvalidGrantError,
+  RealmRefusedError,
+  TokenRequestError,
+  UnsupportedManifestError,
+} from '../../protocol/index.ts';
 import { DaemonError, ForbiddenError, InternalError, NotFoundError, UnauthorizedError } from '../errors.ts';
-import { UnsupportedManifestError } from '../pull/manifest.ts';
 import { RegistryResponseError, RegistryUnauthorizedError } from '../registry/errors.ts';
 
 export type Operation = { kind: 'pull' | 'push'; familiarName: string; familiarRef: string };

@@ -2,9 +2,9 @@
 // challenge or a refusal becomes an HTTP status. Tag → HEAD (digest) → GET by digest → platform manifest.
 
 import type { OCIDescriptor, OCIPlatform } from '../../api-spec/types.ts';
+import { type ImageIndex, type ImageManifest, parseManifest } from '../../protocol/index.ts';
 import { NotFoundError } from '../errors.ts';
 import type { RepositoryClient } from '../registry/repository-client.ts';
-import { type ImageIndex, type ImageManifest, parseManifest } from './manifest.ts';
 import { formatPlatform, platformMatches } from './platform.ts';
 
 export interface ResolvedImage {

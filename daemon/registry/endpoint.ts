@@ -6,6 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { readdir, readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
+import { hostName, isLoopbackHost } from '../../protocol/index.ts';
 
 export interface Endpoint {
   /** host[:port] as used in references and credentials. */
@@ -27,20 +28,6 @@ export interface EndpointOptions {
 /** Docker Hub's API host: references say docker.io, the network says registry-1.docker.io. */
 export function networkHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const name = hostName(host);
-  if (name === 'localhost') return true;
-  if (isIP(name) === 4) return name.startsWith('127.');
-  return name === '::1';
-}
-
-/** The host without its port; IPv6 literals keep no brackets. */
-export function hostName(host: string): string {
-  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
-  const colon = host.lastIndexOf(':');
-  return colon === -1 ? host : host.slice(0, colon);
 }
 
 export async function resolveEndpoint(domain: string, options: EndpointOptions): Promise<Endpoint> {

@@ -39,23 +39,6 @@ export class RegistryResponseError extends Error {
   }
 }
 
-/** Reads the distribution error body `{"errors":[{"code","message"}]}` into "code: message" text, capped. */
-export function describeRegistryErrors(body: string): { code?: string; text?: string } {
-  try {
-    const parsed = JSON.parse(body) as { errors?: { code?: unknown; message?: unknown }[] };
-    const first = parsed.errors?.[0];
-    if (!first) return {};
-    const code = typeof first.code === 'string' ? first.code : undefined;
-    const message = typeof first.message === 'string' ? first.message : undefined;
-    return {
-      ...(code !== undefined ? { code } : {}),
-      text: [code?.toLowerCase().replace(/_/g, ' '), message].filter(Boolean).join(': '),
-    };
-  } catch {
-    return {};
-  }
-}
-
 /**
  * The request never got an answer (refused, reset, TLS). Worded as Go's url.Error, which dockerd prints:
  * `Get "https://host/v2/": reason`. The original error stays the cause, so retries still see its code.

@@ -3,23 +3,26 @@
 
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { MANIFEST_ACCEPT_HEADER, repositoryScope, type Scope } from '../../protocol/index.ts';
+import {
+  describeRegistryErrors,
+  MANIFEST_ACCEPT_HEADER,
+  MAX_MANIFEST_BYTES,
+  readLimited,
+  repositoryScope,
+  type Scope,
+} from '../../protocol/index.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
-import { describeRegistryErrors, RegistryResponseError } from './errors.ts';
+import { RegistryResponseError } from './errors.ts';
 import type { RetryNotice } from './retry.ts';
 import {
   type Method,
   type RegistryRequest,
   type RegistryResponse,
   readCapped,
-  readLimited,
   type Transport,
 } from './transport.ts';
-
-/** Manifests and indexes are small; anything larger is refused rather than held in memory. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export interface ManifestHead {
   digest: string;

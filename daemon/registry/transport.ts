@@ -9,10 +9,10 @@
 
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
-import type { Scope } from '../../protocol/index.ts';
+import { describeRegistryErrors, type Scope } from '../../protocol/index.ts';
 import type { Authorizer, AuthRequest } from './authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
-import { describeRegistryErrors, RegistryConnectionError, RegistryUnauthorizedError } from './errors.ts';
+import { RegistryConnectionError, RegistryUnauthorizedError } from './errors.ts';
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableError,
@@ -208,20 +208,4 @@ export async function readCapped(body: Dispatcher.ResponseData['body'], limit: n
     size += (chunk as Buffer).length;
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
-}
-
-/** Reads a small body whole (a manifest, a config), refusing one over `limit` rather than holding it. */
-export async function readLimited(
-  body: AsyncIterable<Uint8Array>,
-  limit: number,
-  what: string,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`${what} is over the ${limit}-byte limit`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }

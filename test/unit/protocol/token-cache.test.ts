@@ -211,7 +211,7 @@ describe('TokenCache', () => {
     expect(cache.peek('entry')).toBeUndefined();
   });
 
-  it('stays bounded: expired entries go first, then the oldest', () => {
+  it('stays bounded: expired entries go first, then the least recently used', async () => {
     const c = clock();
     const cache = new TokenCache({ now: c.now, maxEntries: 3 });
     cache.set('short', token('s', 60, c.now()));
@@ -220,10 +220,16 @@ describe('TokenCache', () => {
     c.advance(120);
     cache.set('c', token('c', 3600, c.now()));
     expect(cache.size).toBe(3);
-    expect(cache.peek('a')?.token).toBe('a');
+    // 'a' is the oldest entry but was just used, so 'b' goes.
+    expect((await cache.get('a', () => Promise.reject(new Error('not cached')))).token).toBe('a');
     cache.set('d', token('d', 3600, c.now()));
     expect(cache.size).toBe(3);
-    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('b')).toBeUndefined();
+    expect(cache.peek('a')?.token).toBe('a');
+    // A peek counts as a use too: 'c' is now the least recently used.
     expect(cache.peek('d')?.token).toBe('d');
+    cache.set('e', token('e', 3600, c.now()));
+    expect(cache.peek('c')).toBeUndefined();
+    expect(cache.peek('a')?.token).toBe('a');
   });
 });

@@ -1,12 +1,12 @@
 // Manifests and indexes parsed from untrusted registry JSON into typed values; schema1 is refused by name.
 
-import type { OCIDescriptor, OCIPlatform } from '../../api-spec/types.ts';
+import type { OCIDescriptor, OCIPlatform } from '../api-spec/types.ts';
 import {
   IMAGE_MANIFEST_MEDIA_TYPES,
   INDEX_MEDIA_TYPES,
   MEDIA_TYPES,
   SCHEMA1_MEDIA_TYPES,
-} from '../../protocol/index.ts';
+} from './media-types.ts';
 
 export interface ImageManifest {
   kind: 'manifest';
@@ -20,6 +20,9 @@ export interface ImageIndex {
   mediaType: string;
   manifests: (OCIDescriptor & { platform?: OCIPlatform })[];
 }
+
+/** Manifests and indexes are small; a body over this is refused rather than held in memory. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export class UnsupportedManifestError extends Error {
   override readonly name = 'UnsupportedManifestError';
