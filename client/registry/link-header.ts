@@ -16,9 +16,13 @@ export interface LinkValue {
   params: Record<string, string>;
 }
 
+// Sticky patterns read at a position: one pass over the header, whatever it holds.
+const TARGET = /[ \t]*<([^>]*)>/y;
 const PARAM =
-  /^[ \t]*;[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*(?:=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,\s"]*)))?/;
-const TARGET = /^[ \t]*<([^>]*)>/;
+  /[ \t]*;[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*(?:=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^;,\s"]*)))?/y;
+const END = /[ \t]*(?:,|$)/y;
+// A malformed link-value is skipped up to the next comma outside <…> and quoted strings.
+const SKIP = /(?:<[^>]*>?|"(?:[^"\\]|\\.)*"?|[^,<"])*,?/y;
 
 export function parseLinkHeader(value: string | readonly string[] | undefined): LinkValue[] {
   if (value === undefined) return [];
@@ -27,53 +31,49 @@ export function parseLinkHeader(value: string | readonly string[] | undefined): 
   return links;
 }
 
+function match(pattern: RegExp, line: string, at: number): RegExpExecArray | null {
+  pattern.lastIndex = at;
+  return pattern.exec(line);
+}
+
 function parseLine(line: string, links: LinkValue[]): void {
-  let rest = line;
-  while (rest !== '') {
-    const target = TARGET.exec(rest);
-    if (!target) {
-      rest = afterNextComma(rest);
-      continue;
+  let at = 0;
+  while (at < line.length) {
+    const link = linkValue(line, at);
+    if (link !== undefined) {
+      links.push(link.value);
+      at = link.end;
+    } else {
+      const skipped = match(SKIP, line, at)!;
+      // SKIP always consumes something unless it stands on a character it cannot take; step over that one.
+      at += Math.max(1, skipped[0].length);
     }
-    rest = rest.slice(target[0].length);
-    const link: LinkValue = { target: target[1]!.trim(), rel: [], params: Object.create(null) };
-    let relSeen = false;
-    for (let param = PARAM.exec(rest); param; param = PARAM.exec(rest)) {
-      rest = rest.slice(param[0].length);
-      const name = param[1]!.toLowerCase();
-      const text = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : (param[3] ?? '');
-      if (name === 'rel') {
-        if (!relSeen)
-          link.rel = text
-            .toLowerCase()
-            .split(/[ \t]+/)
-            .filter((r) => r !== '');
-        relSeen = true;
-      } else if (!Object.hasOwn(link.params, name)) {
-        link.params[name] = text;
-      }
-    }
-    const end = /^[ \t]*(?:,|$)/.exec(rest);
-    if (end) links.push(link);
-    rest = end ? rest.slice(end[0].length) : afterNextComma(rest);
   }
 }
 
-// Skips a malformed link-value: up to the next comma outside <…> and quotes.
-function afterNextComma(s: string): string {
-  let quoted = false;
-  let bracketed = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === '<') bracketed = true;
-    else if (c === '>') bracketed = false;
-    else if (c === ',' && !bracketed) return s.slice(i + 1);
+function linkValue(line: string, start: number): { value: LinkValue; end: number } | undefined {
+  const target = match(TARGET, line, start);
+  if (!target) return undefined;
+  let at = start + target[0].length;
+  const value: LinkValue = { target: target[1]!.trim(), rel: [], params: Object.create(null) };
+  let relSeen = false;
+  for (let param = match(PARAM, line, at); param; param = match(PARAM, line, at)) {
+    at += param[0].length;
+    const name = param[1]!.toLowerCase();
+    const text = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : (param[3] ?? '');
+    if (name === 'rel') {
+      if (!relSeen)
+        value.rel = text
+          .toLowerCase()
+          .split(/[ \t]+/)
+          .filter((r) => r !== '');
+      relSeen = true;
+    } else if (!Object.hasOwn(value.params, name)) {
+      value.params[name] = text;
+    }
   }
-  return '';
+  const end = match(END, line, at);
+  return end ? { value, end: at + end[0].length } : undefined;
 }
 
 /** The target of the first link whose `rel` holds `relation`. */
