@@ -7,8 +7,8 @@
 
 import { type Dispatcher, request } from 'undici';
 import type { AuthConfig } from '../../api-spec/index.ts';
-import { BodyTooLargeError, parseWwwAuthenticate, readLimited, untilAborted } from '../../protocol/index.ts';
-import type { AuthChallenge, ChallengeHandler } from '../challenge.ts';
+import { BodyTooLargeError, parseWwwAuthenticate, readLimited } from '../../protocol/index.ts';
+import { type ChallengeHandler, ChallengeSession } from '../challenge.ts';
 import { AuthChallengeError } from '../errors.ts';
 import { registryHostKey } from '../stores/registry-host.ts';
 import { RegistryResponseError } from './errors.ts';
@@ -51,56 +51,42 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 export class RegistryFetcher {
   readonly #registry: RegistryOrigin;
   readonly #options: BrowseOptions;
+  readonly #session: ChallengeSession;
   #authorization: string | undefined;
 
   constructor(registry: RegistryOrigin, options: BrowseOptions) {
     this.#registry = registry;
     this.#options = options;
+    this.#session = new ChallengeSession({
+      auth: undefined,
+      handler: options.challengeHandler,
+      // Each request is answered at most once (a second 401 is returned as the refusal), so rounds cannot loop;
+      // a long listing may meet several token expiries without being cut short.
+      maxRounds: Number.POSITIVE_INFINITY,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async get(get: RegistryGet): Promise<RegistryAnswer> {
     let answered = false;
     for (;;) {
-      const sent = this.#authorization;
-      const answer = await this.#send(get, sent);
+      const answer = await this.#send(get, this.#authorization);
       if (answer.status !== 401 || answered) return answer;
       const lines = headerLines(answer.headers['www-authenticate']);
       if (lines.length === 0) return answer;
-      const challenge: AuthChallenge = {
-        registry: this.#registry.host,
-        repository: get.repository,
-        lines,
-        challenges: parseWwwAuthenticate(lines),
-        // A credential that was sent and refused must not be answered again from a cache.
-        attempt: sent === undefined ? 1 : 2,
-        ...(this.#options.signal ? { signal: this.#options.signal } : {}),
-      };
-      this.#authorization = await this.#answer(challenge);
+      const relayed = { registry: this.#registry.host, repository: get.repository, lines };
+      // The session numbers the answers: after a refused token the handler is told not to give it again.
+      await this.#session.answer(relayed);
+      this.#authorization = authorizationFor(this.#session.credentials.current(), this.#registry.host);
+      if (this.#authorization === undefined) {
+        throw new AuthChallengeError(
+          'declined',
+          { ...relayed, challenges: parseWwwAuthenticate(lines), attempt: 1 },
+          'the challengeHandler gave no credentials for this registry',
+        );
+      }
       answered = true;
     }
-  }
-
-  async #answer(challenge: AuthChallenge): Promise<string> {
-    const handler = this.#options.challengeHandler;
-    if (handler === undefined) {
-      throw new AuthChallengeError(
-        'no-handler',
-        challenge,
-        'the registry asked for credentials and no challengeHandler was given',
-      );
-    }
-    const answer = await untilAborted(Promise.resolve(handler(challenge)), this.#options.signal);
-    const authorization = answer && authorizationFor(answer, this.#registry.host);
-    if (!authorization) {
-      throw new AuthChallengeError(
-        'declined',
-        challenge,
-        answer
-          ? 'the challengeHandler gave no credentials for this registry'
-          : 'the challengeHandler gave no credentials',
-      );
-    }
-    return authorization;
   }
 
   async #send(get: RegistryGet, authorization: string | undefined): Promise<RegistryAnswer> {
@@ -172,8 +158,9 @@ export class RegistryFetcher {
   }
 }
 
-/** The Authorization an answer gives for `host`: its bearer token, else its username and password. */
-function authorizationFor(answer: AuthConfig, host: string): string | undefined {
+/** The Authorization the answers so far give for `host`: its bearer token, else its username and password. */
+function authorizationFor(answer: AuthConfig | undefined, host: string): string | undefined {
+  if (answer === undefined) return undefined;
   const key = registryHostKey(host);
   const forHost = answer.serveraddress === undefined || registryHostKey(answer.serveraddress) === key;
   const perHost = Object.entries(answer.registrytokens ?? {}).find(([h]) => registryHostKey(h) === key)?.[1];
