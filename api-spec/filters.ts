@@ -15,7 +15,8 @@ export function parseFilters(raw: string | undefined): Record<string, string[]> 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InvalidFiltersError('invalid filters: expected a JSON object');
   }
-  const out: Record<string, string[]> = {};
+  // No prototype: a "__proto__" key is a key like any other (an unknown filter), not the object's prototype.
+  const out: Record<string, string[]> = Object.create(null);
   for (const [key, value] of Object.entries(parsed)) {
     if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       out[key] = value;

@@ -51,11 +51,13 @@ function expiresInOf(value: unknown): number {
   return Math.min(Math.max(Math.floor(seconds), MIN_EXPIRES_IN), MAX_EXPIRES_IN);
 }
 
-// Go's zero time ("0001-01-01T00:00:00Z") and unparsable values mean "not given".
+// Go's zero time ("0001-01-01T00:00:00Z"), unparsable values and times further ahead than any token lives mean
+// "not given" (the last would also put expiresAt past the end of Date's range).
 function issuedAtOf(value: unknown, now: Date): Date {
   if (typeof value !== 'string') return now;
   const ms = Date.parse(value);
   if (Number.isNaN(ms) || new Date(ms).getUTCFullYear() <= 1) return now;
+  if (ms > now.getTime() + MAX_EXPIRES_IN * 1000) return now;
   return new Date(ms);
 }
 

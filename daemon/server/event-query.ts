@@ -37,8 +37,11 @@ export function parseEventQuery(query: { since?: string; until?: string; filters
 
 function parseTimestamp(value: string, field: string): number {
   const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (!m) throw new InvalidParameterError(`invalid ${field} "${value}": must be unix seconds[.nanoseconds]`);
-  return Number(m[1]) * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
+  const seconds = m ? Number(m[1]) : Number.NaN;
+  if (!m || !Number.isSafeInteger(seconds)) {
+    throw new InvalidParameterError(`invalid ${field} "${value}": must be unix seconds[.nanoseconds]`);
+  }
+  return seconds * 1e9 + Number((m[2] ?? '').padEnd(9, '0'));
 }
 
 export function inTimeRange(event: EventMessage, q: EventQuery): boolean {
