@@ -4,4 +4,5 @@ export * from './auth-config.ts';
 export * from './bool-param.ts';
 export * from './filters.ts';
 export * from './json-message.ts';
+export * from './progress-bar.ts';
 export * from './types.ts';

@@ -62,6 +62,8 @@ export interface PullOptions extends ChallengeOptions {
 export interface PushOptions extends ChallengeOptions {
   /** The tag to push; default the reference's tag, else `latest`. */
   tag?: string;
+  /** Push every local tag of the repository (`docker push --all-tags`); the reference must have no tag. */
+  allTags?: boolean;
   onProgress?: (message: JSONMessage) => void;
 }
 
@@ -133,9 +135,12 @@ export class EngineClient {
     if (reference.digest !== undefined) {
       throw new InvalidReferenceError(name, 'format', 'cannot push a digest reference');
     }
+    if (options.allTags && (reference.tag !== undefined || options.tag !== undefined)) {
+      throw new InvalidReferenceError(name, 'format', "tag can't be used with --all-tags/-a");
+    }
     return this.#streamed('push', options, summarizePush, (clientAuth) => ({
       path: `/images/${namePath(reference.name)}/push`,
-      query: { tag: options.tag ?? reference.tag ?? 'latest', clientAuth },
+      query: { tag: options.allTags ? undefined : (options.tag ?? reference.tag ?? 'latest'), clientAuth },
     }));
   }
 

@@ -4,7 +4,12 @@
 import type { AuthChallenge } from './challenge.ts';
 
 // The token-endpoint and realm failures a built-in handler can reject with, so callers import them from one place.
-export { InvalidGrantError, RealmRefusedError, TokenRequestError } from '../protocol/index.ts';
+export {
+  InvalidGrantError,
+  OAuthErrorResponse,
+  RealmRefusedError,
+  TokenRequestError,
+} from '../protocol/index.ts';
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 

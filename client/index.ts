@@ -1,15 +1,17 @@
 // The Dockhand SDK: the package's main export.
 
-export type {
-  DistributionInspect,
-  EventMessage,
-  ImageDeleteResponseItem,
-  ImageInspect,
-  ImagePruneResponse,
-  ImageSummary,
-  JSONMessage,
-  SystemInfo,
-  SystemVersion,
+export {
+  type DistributionInspect,
+  type EventMessage,
+  humanSize,
+  type ImageDeleteResponseItem,
+  type ImageInspect,
+  type ImagePruneResponse,
+  type ImageSummary,
+  type JSONMessage,
+  progressBar,
+  type SystemInfo,
+  type SystemVersion,
 } from '../api-spec/index.ts';
 export {
   type AuthChallengeAux,
@@ -61,6 +63,7 @@ export {
   InvalidStoreFileError,
   InvalidStreamMessageError,
   LockTimeoutError,
+  OAuthErrorResponse,
   PartialGrantError,
   RealmRefusedError,
   RegistryLoginError,
@@ -68,8 +71,13 @@ export {
   TokenRequestError,
 } from './errors.ts';
 export type { RealmOptions } from './handlers/bearer-target.ts';
+export {
+  type CredentialChainOptions,
+  createCredentialChainHandler,
+} from './handlers/credential-chain.ts';
 export { login, type RegistryLoginOptions, type RegistryLoginResult } from './handlers/login.ts';
 export { createOAuthChallengeHandler, type OAuthChallengeHandlerOptions } from './handlers/oauth.ts';
+export { probeRegistry, type RegistryProbe } from './handlers/registry-probe.ts';
 export {
   type BasicCredentials,
   type CredentialSource,
@@ -77,6 +85,19 @@ export {
   credentialsFromStore,
   type TokenChallengeHandlerOptions,
 } from './handlers/token.ts';
+export {
+  DeviceLoginError,
+  type DeviceLoginFailure,
+  type DeviceLoginOptions,
+  type DevicePrompt,
+  deviceLogin,
+} from './oauth/device-authorization.ts';
+export {
+  type AuthorizationServerMetadata,
+  type DiscoveryOptions,
+  discoverAuthorizationServer,
+} from './oauth/metadata.ts';
+export { type OAuthLoginOptions, type OAuthLoginResult, oauthLogin } from './oauth/registry-login.ts';
 export type { PullResult, PushResult } from './operation-summary.ts';
 export type { PingInfo } from './ping.ts';
 export { type ListOptions, listRepositories } from './registry/catalog.ts';
@@ -101,4 +122,5 @@ export { createDockerConfigStore, type DockerConfigStoreOptions } from './stores
 export { createFileTokenStore, type FileTokenStoreOptions } from './stores/file.ts';
 export type { LockFileOptions } from './stores/lock-file.ts';
 export { createMemoryTokenStore } from './stores/memory.ts';
+export { registryHostKey } from './stores/registry-host.ts';
 export type { TokenEntry, TokenStore } from './stores/token-store.ts';

@@ -93,6 +93,16 @@ export class InvalidGrantError extends TokenRequestError {
   }
 }
 
+/** An OAuth2 error answer (RFC 6749 5.2) to a device-code poll: `error` is the code (e.g. `slow_down`). */
+export class OAuthErrorResponse extends TokenRequestError {
+  readonly error: string;
+
+  constructor(status: number, error: string, details: string | undefined) {
+    super(status, 'oauth-error', `token endpoint answered ${error}${details ? `: ${details}` : ''}`);
+    this.error = error;
+  }
+}
+
 /** The token endpoint answered 2xx, but the body is not a usable token response. */
 export class InvalidTokenResponseError extends TokenRequestError {
   constructor(status: number, field: string, reason: string, message: string) {

@@ -31,6 +31,8 @@ export function credentialFingerprint(credential: TokenCredential): string {
       return `basic:${digestOf(credential.username, credential.password)}`;
     case 'refresh':
       return `refresh:${digestOf(credential.refreshToken)}`;
+    case 'device':
+      return `device:${digestOf(credential.deviceCode)}`;
   }
 }
 

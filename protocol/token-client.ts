@@ -5,11 +5,13 @@
 //   2. refresh token: POST realm, form grant_type=refresh_token (oauth.md).
 //   3. basic with offline access (login): POST grant_type=password; token servers that do not speak OAuth2
 //      answer 404, 401 (Artifactory), 400 or 405, and then the GET of flow 1 with offline_token=true is used.
+//   4. device code (RFC 8628 polling): POST grant_type=urn:ietf:params:oauth:grant-type:device_code; an OAuth
+//      error answer (authorization_pending, slow_down, …) is an OAuthErrorResponse naming the error code.
 //
 // The realm must already have passed checkRealm. Redirects are followed only within the realm's origin, so
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
 import { type Dispatcher, request } from 'undici';
-import { InvalidGrantError, TokenRequestError, UnauthorizedError } from './errors.ts';
+import { InvalidGrantError, OAuthErrorResponse, TokenRequestError, UnauthorizedError } from './errors.ts';
 import { BodyTooLargeError, readLimited } from './read-limited.ts';
 import { type ScopeInput, scopeStrings } from './scope.ts';
 import { parseTokenResponseText, type TokenResponse } from './token-response.ts';
@@ -17,7 +19,8 @@ import { parseTokenResponseText, type TokenResponse } from './token-response.ts'
 export type TokenCredential =
   | { kind: 'anonymous' }
   | { kind: 'basic'; username: string; password: string }
-  | { kind: 'refresh'; refreshToken: string };
+  | { kind: 'refresh'; refreshToken: string }
+  | { kind: 'device'; deviceCode: string };
 
 export interface FetchTokenOptions {
   realm: URL | string;
@@ -39,6 +42,7 @@ export interface FetchTokenOptions {
 
 export const TOKEN_RESPONSE_LIMIT = 128 * 1024;
 export const DEFAULT_CLIENT_ID = 'dockhand';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_REDIRECTS = 5;
 // Statuses that mean "this token server does not do the OAuth2 password grant": fall back to GET.
@@ -245,6 +249,9 @@ function answerOrThrow(context: Context, answer: HttpAnswer): TokenResponse {
   const { details, oauthError } = serverDetails(text);
   if (oauthError === 'invalid_grant') throw new InvalidGrantError(status);
   if (status === 401) throw new UnauthorizedError(details);
+  if (oauthError !== undefined && context.options.credential.kind === 'device') {
+    throw new OAuthErrorResponse(status, oauthError, details);
+  }
   throw new TokenRequestError(
     status,
     'status',
@@ -256,6 +263,10 @@ async function exchange(context: Context): Promise<TokenResponse> {
   const { credential, offline } = context.options;
   if (credential.kind === 'refresh') {
     const call = postCall(context, { grant_type: 'refresh_token', refresh_token: credential.refreshToken });
+    return answerOrThrow(context, await send(context, call));
+  }
+  if (credential.kind === 'device') {
+    const call = postCall(context, { grant_type: DEVICE_CODE_GRANT, device_code: credential.deviceCode });
     return answerOrThrow(context, await send(context, call));
   }
   if (credential.kind === 'basic' && offline) {

@@ -5,19 +5,17 @@
 // 3. Basic (or a token server that issues no refresh token): the username and password are checked and stored;
 // 4. /v2/ open to all (200): nothing to check, the credentials are stored as docker does.
 
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   basicRealm,
   bearerParams,
   checkRealm,
   fetchToken,
   parseWwwAuthenticate,
-  registryHostOf,
 } from '../../protocol/index.ts';
 import { RegistryLoginError } from '../errors.ts';
-import { registryHostKey } from '../stores/registry-host.ts';
 import type { TokenStore } from '../stores/token-store.ts';
-import { isPlainHttpRegistry } from './plain-http.ts';
+import { probeRegistry } from './registry-probe.ts';
 
 export interface RegistryLoginOptions {
   /** `host[:port]`, `docker.io`, or docker's `https://index.docker.io/v1/`. */
@@ -40,14 +38,9 @@ export interface RegistryLoginResult {
   identityToken: boolean;
 }
 
-const PROBE_TIMEOUT_MS = 15_000;
-
 export async function login(options: RegistryLoginOptions): Promise<RegistryLoginResult> {
-  const key = registryHostKey(options.registry);
-  const host = registryHostOf(key);
-  const plainHttp = isPlainHttpRegistry(host, options.insecureRegistries ?? []);
-  const probeUrl = `${plainHttp ? 'http' : 'https'}://${host}/v2/`;
-  const probe = await get(probeUrl, undefined, options);
+  const probe = await probeRegistry(options.registry, options);
+  const { key, host, plainHttp } = probe;
   if (probe.status === 200) return saveBasic(key, options);
   if (probe.status !== 401) {
     throw new RegistryLoginError(key, probe.status, `registry ${host} answered ${probe.status} to GET /v2/`);
@@ -74,7 +67,7 @@ export async function login(options: RegistryLoginOptions): Promise<RegistryLogi
   }
   if (basicRealm(challenges) !== undefined) {
     const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
-    const checked = await get(probeUrl, authorization, options);
+    const checked = await probeRegistry(options.registry, options, authorization);
     if (checked.status !== 200) {
       throw new RegistryLoginError(key, checked.status, `registry ${host} refused the username or password`);
     }
@@ -91,24 +84,4 @@ async function saveBasic(key: string, options: RegistryLoginOptions): Promise<Re
   const { username, password } = options;
   await options.store.withLock(key, () => options.store.set(key, { username, password }));
   return { registry: key, status: 'Login Succeeded', identityToken: false };
-}
-
-async function get(
-  url: string,
-  authorization: string | undefined,
-  options: RegistryLoginOptions,
-): Promise<{ status: number; challenges: string[] }> {
-  const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-  const response = await request(url, {
-    method: 'GET',
-    headers: authorization ? { authorization } : {},
-    signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
-    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-  });
-  await response.body.dump();
-  const header = response.headers['www-authenticate'];
-  return {
-    status: response.statusCode,
-    challenges: header === undefined ? [] : Array.isArray(header) ? header : [header],
-  };
 }

@@ -1,6 +1,7 @@
 // Docker's progress vocabulary and bar, so the docker CLI renders our stream as it renders dockerd's.
 
 import type { JSONMessage } from '../../api-spec/json-message.ts';
+import { progressBar } from '../../api-spec/progress-bar.ts';
 
 export function shortId(digest: string): string {
   return digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
@@ -17,26 +18,6 @@ export function layerProgress(digest: string, status: string, current: number, t
     progress: progressBar(current, total),
     id: shortId(digest),
   };
-}
-
-/** "[=====>      ]  1.2MB/3.4MB", as moby's JSONProgress.String renders it (decimal units). */
-export function progressBar(current: number, total: number): string {
-  const width = 50;
-  if (total <= 0) return humanSize(current);
-  const filled = Math.min(width, Math.floor((current / total) * width));
-  const bar = `${'='.repeat(Math.max(filled - 1, 0))}${filled > 0 && filled < width ? '>' : filled === width ? '=' : ''}`;
-  return `[${bar.padEnd(width)}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
-}
-
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1000 && i < units.length - 1) {
-    value /= 1000;
-    i++;
-  }
-  return `${i === 0 ? value : value.toPrecision(4).replace(/\.?0+$/, '')}${units[i]}`;
 }
 
 /** Emits Downloading updates at most every `intervalMs` per layer (dockerd sends ~110 for 1 GiB). */

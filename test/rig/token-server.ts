@@ -1,7 +1,9 @@
 // A token server for the rig's registries, following the distribution token spec (GET with optional Basic auth)
 // and its OAuth2 spec (POST, grant_type password / refresh_token), with the behaviours clients must cope with:
 // partial grants (never an error), refresh-token rotation with reuse detection, short-lived tokens, and
-// responses carrying only `token` or only `access_token`.
+// responses carrying only `token` or only `access_token`. It is also an OAuth authorization server with RFC 8414
+// metadata at /.well-known/oauth-authorization-server and the device authorization grant (RFC 8628) at
+// /device/code, whose pending logins a test approves or denies through `device` (device-codes.ts).
 //
 // The token is a JWT the registry 2.8 accepts: signed ES256/RS256, `x5c` and/or libtrust `kid` header, `iss` =
 // issuer, `aud` = service as a string, `exp` always set, `access: [{type,name,actions}]`.
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { SignJWT } from 'jose';
+import { type DeviceCodeInfo, DeviceCodes, type DevicePoll } from './device-codes.ts';
 import { trackService, trackTempDir } from './processes.ts';
 import { RefreshTokenStore } from './refresh-tokens.ts';
 import { createSigningMaterial, type SigningAlg } from './token-keys.ts';
@@ -44,6 +47,27 @@ export interface TokenServerOptions {
   alg?: SigningAlg;
   keyId?: KeyIdMode;
   responseShape?: ResponseShape;
+  /** Seconds between device-code polls, as told to clients (`interval`). Default 5. */
+  deviceInterval?: number;
+  /** Lifetime of a device code in seconds. Default 600. */
+  deviceExpiresIn?: number;
+}
+
+/** The test hook of the device authorization grant: what a user would do at the verification page. */
+export interface DeviceLogins {
+  /** Logins waiting for the user, oldest first. */
+  pending(): DeviceCodeInfo[];
+  /** Resolves with the first pending login (polling every 20 ms), for a test that approves what a CLI printed. */
+  nextPending(timeoutMs?: number): Promise<DeviceCodeInfo>;
+  approve(userCode: string, user?: string): void;
+  deny(userCode: string): void;
+  /** Makes the code expire now: its next poll answers expired_token. */
+  expire(userCode: string): void;
+  /** The next `count` polls of pending codes answer slow_down. */
+  slowDown(count: number): void;
+  /** Every poll of the token endpoint with a device code, in order. */
+  polls(): DevicePoll[];
+  setInterval(seconds: number): void;
 }
 
 export interface TokenLogEntry {
@@ -53,7 +77,7 @@ export interface TokenLogEntry {
   path: string;
   /** Query parameters, with any secret-looking value redacted. */
   query: Record<string, string[]>;
-  grantType: 'password' | 'refresh_token' | undefined;
+  grantType: 'password' | 'refresh_token' | 'device_code' | undefined;
   /** The authenticated user (Basic, password grant or refresh token owner); undefined when anonymous. */
   user: string | undefined;
   basicAuth: boolean;
@@ -108,6 +132,7 @@ export interface TokenServer {
   setTokenLifetime(seconds: number | undefined): void;
   setResponseShape(shape: ResponseShape): void;
   setPolicy(policy: Policy): void;
+  device: DeviceLogins;
   /** Signs a token directly, bypassing the endpoint (no counters, no log). */
   mintToken(options: MintOptions): Promise<string>;
   stop(): Promise<void>;
@@ -131,7 +156,15 @@ class HttpError extends Error {
   }
 }
 
-const SECRET_KEYS = new Set(['password', 'refresh_token', 'access_token', 'token', 'client_secret']);
+const SECRET_KEYS = new Set([
+  'password',
+  'refresh_token',
+  'access_token',
+  'token',
+  'client_secret',
+  'device_code',
+]);
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 function redacted(params: URLSearchParams): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -176,6 +209,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   let shape = options.responseShape ?? 'both';
   const keyIdMode = options.keyId ?? 'x5c';
   const refreshTokens = new RefreshTokenStore(options.rotation ?? true);
+  const deviceCodes = new DeviceCodes(options.deviceInterval ?? 5, options.deviceExpiresIn ?? 600);
 
   const dir = await mkdtemp(join(tmpdir(), 'dockhand-rig-token-'));
   const untrackDir = trackTempDir(dir);
@@ -330,6 +364,16 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       checkPassword(user, required('password'));
       return { user, scopes, offline: entry.offline, refreshToken: undefined };
     }
+    if (grantType === DEVICE_CODE_GRANT) {
+      entry.grantType = 'device_code';
+      const outcome = deviceCodes.poll(required('device_code'));
+      if (!outcome.ok) {
+        throw new HttpError(400, { error: outcome.error }, outcome.error);
+      }
+      entry.user = outcome.user;
+      entry.offline = true;
+      return { user: outcome.user, scopes, offline: true, refreshToken: undefined };
+    }
     if (grantType === 'refresh_token') {
       entry.grantType = 'refresh_token';
       counters.refreshes++;
@@ -353,6 +397,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   }
 
   const app = Fastify({ logger: false });
+  let url = '';
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, new URLSearchParams(body as string));
   });
@@ -360,10 +405,38 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     app.get(path, (req, reply) => handle(req, reply, 'GET'));
     app.post(path, (req, reply) => handle(req, reply, 'POST'));
   }
+  app.get('/.well-known/oauth-authorization-server', (_req, reply) =>
+    reply.send({
+      issuer: url,
+      token_endpoint: `${url}/token`,
+      device_authorization_endpoint: `${url}/device/code`,
+      grant_types_supported: ['password', 'refresh_token', DEVICE_CODE_GRANT],
+      response_types_supported: [],
+    }),
+  );
+  app.post('/device/code', (req, reply) => {
+    const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
+    const clientId = form.get('client_id');
+    if (!clientId) return reply.code(400).send({ error: 'invalid_client' });
+    const { deviceCode, userCode } = deviceCodes.issue(clientId);
+    return reply.header('cache-control', 'no-store').send({
+      device_code: deviceCode,
+      user_code: userCode,
+      verification_uri: `${url}/device`,
+      verification_uri_complete: `${url}/device?user_code=${userCode}`,
+      expires_in: deviceCodes.expiresIn,
+      interval: deviceCodes.interval,
+    });
+  });
+  app.get('/device', (_req, reply) =>
+    reply
+      .type('text/plain')
+      .send('Dockhand test rig: a test approves or denies device logins through its hook.\n'),
+  );
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('token server: no address');
-  const url = `http://127.0.0.1:${address.port}`;
+  url = `http://127.0.0.1:${address.port}`;
 
   return {
     url,
@@ -396,6 +469,26 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     },
     setPolicy(next) {
       policy = next;
+    },
+    device: {
+      pending: () => deviceCodes.pending(),
+      async nextPending(timeoutMs = 10_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const first = deviceCodes.pending()[0];
+          if (first !== undefined) return first;
+          if (Date.now() > deadline) throw new Error('token server: no device login started in time');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      approve: (userCode, user = Object.keys(users)[0] ?? 'testuser') => deviceCodes.approve(userCode, user),
+      deny: (userCode) => deviceCodes.deny(userCode),
+      expire: (userCode) => deviceCodes.expire(userCode),
+      slowDown: (count) => deviceCodes.slowDown(count),
+      polls: () => deviceCodes.polls(),
+      setInterval(seconds) {
+        deviceCodes.interval = seconds;
+      },
     },
     mintToken: (mint) => sign(mint.user, mint.access, mint.lifetimeSeconds, mint.claims),
     stop: trackService(async () => {
