@@ -1,6 +1,11 @@
 // The Dockhand SDK: the package's main export.
 
 export {
+  type AuthChallengeAux,
+  type AuthChallengeInfo,
+  type AuthConfig,
+  type AuthResponse,
+  type ChallengeAnswerBody,
   type DistributionInspect,
   type EventMessage,
   humanSize,
@@ -8,20 +13,13 @@ export {
   type ImageInspect,
   type ImagePruneResponse,
   type ImageSummary,
-  type JSONMessage,
-  progressBar,
-  type SystemInfo,
-  type SystemVersion,
-} from '../api-spec/index.ts';
-export {
-  type AuthChallengeAux,
-  type AuthChallengeInfo,
-  type AuthConfig,
-  type AuthResponse,
-  type ChallengeAnswerBody,
   isAuthChallengeAux,
   isRegistryWarningAux,
+  type JSONMessage,
+  progressBar,
   type RegistryWarningAux,
+  type SystemInfo,
+  type SystemVersion,
 } from '../api-spec/index.ts';
 export {
   type Challenge,
@@ -124,3 +122,4 @@ export type { LockFileOptions } from './stores/lock-file.ts';
 export { createMemoryTokenStore } from './stores/memory.ts';
 export { registryHostKey } from './stores/registry-host.ts';
 export type { TokenEntry, TokenStore } from './stores/token-store.ts';
+export { SDK_VERSION } from './version.ts';

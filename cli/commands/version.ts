@@ -1,14 +1,7 @@
 // `dockhand version`: the client's version, then the daemon's (or why it could not be reached).
 
-import { readFileSync } from 'node:fs';
+import { SDK_VERSION } from '../../client/version.ts';
 import { defineCommand } from '../command.ts';
-
-function clientVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  return pkg.version ?? 'unknown';
-}
 
 export default defineCommand({
   usage: 'dockhand version [OPTIONS]',
@@ -18,7 +11,7 @@ export default defineCommand({
   async run(context) {
     const out = context.io.stdout;
     out.write(
-      `Client:\n Version:           ${clientVersion()}\n Node version:      ${process.version}\n` +
+      `Client:\n Version:           ${SDK_VERSION}\n Node version:      ${process.version}\n` +
         ` OS/Arch:           ${process.platform}/${process.arch}\n\n`,
     );
     const engine = await context.engine();

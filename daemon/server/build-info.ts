@@ -1,6 +1,6 @@
 // Who the daemon says it is, computed once at start (headers, /version, /info).
 import { readFileSync } from 'node:fs';
-import { packageFile } from './package-file.ts';
+import { packageFile } from '../../api-spec/package-file.ts';
 
 const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as {
   version: string;

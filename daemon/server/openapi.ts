@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsPlugin from 'ajv-formats';
 import type { FastifySchema } from 'fastify';
 import { parse } from 'yaml';
-import { packageFile } from './package-file.ts';
+import { packageFile } from '../../api-spec/package-file.ts';
 
 export const OPENAPI_PATH = packageFile('openapi.yaml');
 

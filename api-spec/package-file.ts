@@ -1,5 +1,6 @@
-// Files shipped beside package.json (package.json itself, openapi.yaml). The daemon runs from the build output
-// (dist/, one folder deeper than the sources) and the tests run the sources, so the root is found by walking up.
+// Files shipped beside package.json (package.json itself, openapi.yaml), for the daemon and the SDK. Both run from
+// the build output (dist/, one folder deeper than the sources) and the tests run the sources: the root is found by
+// walking up.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
