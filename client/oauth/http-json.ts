@@ -2,7 +2,7 @@
 // a time limit, so an untrusted server can neither move the request elsewhere nor make it grow without end.
 
 import { type Dispatcher, request } from 'undici';
-import { TokenRequestError } from '../../protocol/index.ts';
+import { readLimited, TokenRequestError } from '../../protocol/index.ts';
 
 const BODY_LIMIT = 64 * 1024;
 const TIMEOUT_MS = 15_000;
@@ -47,23 +47,10 @@ export async function requestJson(url: URL, options: JsonRequestOptions = {}): P
       },
     );
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) {
-      response.body.destroy();
-      throw new TokenRequestError(
-        response.statusCode,
-        'too-large',
-        `${url.origin} answered more than ${BODY_LIMIT} bytes`,
-      );
-    }
-    chunks.push(chunk);
-  }
+  const text = (await readLimited(response.body, BODY_LIMIT, `the answer of ${url.origin}`)).toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     body = undefined;
   }
