@@ -158,7 +158,7 @@ export interface DistributionInspect {
   Platforms: OCIPlatform[];
 }
 
-export type ImageEventAction = 'pull' | 'push' | 'tag' | 'untag' | 'delete' | 'prune';
+export type ImageEventAction = 'pull' | 'push' | 'tag' | 'untag' | 'delete' | 'prune' | 'load' | 'save';
 
 export interface EventMessage {
   Type: 'image';
@@ -170,6 +170,28 @@ export interface EventMessage {
   /** Legacy fields (API < 1.52). */
   id?: string;
   status?: string;
+}
+
+/** One layer (or empty step) of GET /images/{name}/history, newest first. */
+export interface HistoryResponseItem {
+  /** The image ID on the newest entry, `<missing>` on the others (as moby). */
+  Id: string;
+  /** Unix seconds. */
+  Created: number;
+  CreatedBy: string;
+  /** The image's tags on the newest entry, else null. */
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+/** GET /system/df: the image part; Dockhand has no containers, volumes or build cache. */
+export interface SystemDataUsage {
+  LayersSize: number;
+  Images: ImageSummary[];
+  Containers: never[];
+  Volumes: never[];
+  BuildCache: never[];
 }
 
 /** Query filters of GET /images/json and POST /images/prune, decoded from moby's JSON forms. */

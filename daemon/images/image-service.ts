@@ -1,18 +1,21 @@
 // The contract between the API server (daemon/server) and the image engine (pull, push, store).
 // The server parses HTTP into these typed requests; the engine never sees fastify.
 
+import type { Readable } from 'node:stream';
 import type { AuthConfig } from '../../api-spec/auth-config.ts';
 import type { JSONMessage } from '../../api-spec/json-message.ts';
 import type {
   AuthResponse,
   DistributionInspect,
   EventMessage,
+  HistoryResponseItem,
   ImageDeleteResponseItem,
   ImageFilters,
   ImageInspect,
   ImagePruneResponse,
   ImageSummary,
   OCIPlatform,
+  SystemDataUsage,
 } from '../../api-spec/types.ts';
 
 /** How registry credentials are handled for one request. */
@@ -81,6 +84,12 @@ export interface ImageService {
   remove(name: string, options: { force: boolean; noprune: boolean }): Promise<ImageDeleteResponseItem[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   prune(filters: ImageFilters): Promise<ImagePruneResponse>;
+  history(name: string): Promise<HistoryResponseItem[]>;
+  /** docker save: every name resolved before the first byte (404 otherwise), then a tar stream. */
+  save(names: string[]): Promise<Readable>;
+  /** docker load: reads the archive from `body`; its JSON messages name each loaded tag. */
+  load(body: Readable): StreamingJob;
+  diskUsage(): Promise<SystemDataUsage>;
   /** Count of images, for GET /info. */
   count(): Promise<number>;
   readonly events: EventLog;

@@ -3,9 +3,12 @@
 import type { DaemonConfig } from '../config.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../registry/retry.ts';
 import { Store } from '../store/index.ts';
+import { diskUsage } from './disk-usage.ts';
 import { distributionInspect } from './distribution.ts';
 import { EngineStore } from './engine-store.ts';
 import { ImageEvents } from './events.ts';
+import { ImageArchives } from './image-archives.ts';
+import { imageHistory } from './image-history.ts';
 import type { ImageService } from './image-service.ts';
 import { LocalImages } from './local-images.ts';
 import { login } from './login.ts';
@@ -43,6 +46,7 @@ export async function createImageService(
   const events = new ImageEvents();
   const engine = new EngineStore(store);
   const local = new LocalImages(store, events);
+  const archives = new ImageArchives(store, local, events);
   return {
     store,
     events,
@@ -60,6 +64,10 @@ export async function createImageService(
     remove: (name, o) => local.remove(name, o),
     tag: (name, repo, tag) => local.tag(name, repo, tag),
     prune: (filters) => local.prune(filters),
+    history: (name) => imageHistory(store, local, name),
+    save: (names) => archives.save(names),
+    load: (body) => archives.load(body),
+    diskUsage: () => diskUsage(store, local),
     count: async () => local.count(),
     async close() {
       await access.close();

@@ -24,6 +24,12 @@ export interface ImageConfigJson {
   variant?: string;
   config?: Record<string, unknown>;
   rootfs?: { type?: string; diff_ids?: string[] };
+  history?: {
+    created?: string;
+    created_by?: string;
+    comment?: string;
+    empty_layer?: boolean;
+  }[];
 }
 
 const MAX_CACHED_CONFIGS = 10_000;
@@ -42,6 +48,8 @@ interface Listed {
   created: number;
   /** RepoTags without their tags, for reference patterns that name only the repository. */
   repositories: string[];
+  /** RepoDigests without their digests, likewise. */
+  digestRepositories: string[];
 }
 
 interface Listing {
@@ -49,8 +57,11 @@ interface Listing {
   summaries: ImageSummary[];
 }
 
-/** A filter compiled once per request, tried on each listed image. */
-type ImageFilter = (image: Listed) => boolean;
+/**
+ * A filter compiled once per request, tried on each listed image: the summary to show (a reference filter keeps only
+ * the matching tags and digests, as moby does), or undefined to leave the image out.
+ */
+type ImageFilter = (image: Listed, shown: ImageSummary) => ImageSummary | undefined;
 
 export class LocalImages {
   readonly #store: Store;
@@ -84,7 +95,9 @@ export class LocalImages {
         await yieldToEventLoop();
         sliceStart = performance.now();
       }
-      if (filters.every((matches) => matches(image))) summaries.push(image.summary);
+      let shown: ImageSummary | undefined = image.summary;
+      for (const filter of filters) shown = shown && filter(image, shown);
+      if (shown) summaries.push(shown);
     }
     return summaries;
   }
@@ -122,21 +135,29 @@ export class LocalImages {
       if (values.length === 0) continue;
       if (key === 'dangling') {
         const wanted = values.map((v) => v === 'true' || v === '1');
-        compiled.push((image) => wanted.includes(image.summary.RepoTags.length === 0));
+        compiled.push(keepIf((image) => wanted.includes(image.summary.RepoTags.length === 0)));
       } else if (key === 'reference') {
         const patterns = values.map(referencePattern);
-        compiled.push((image) =>
-          patterns.some((pattern) =>
-            image.summary.RepoTags.some(
-              (tag, i) => pattern.test(tag) || pattern.test(image.repositories[i] as string),
-            ),
-          ),
-        );
+        // moby's FamiliarMatch: the familiar reference, or else its repository alone.
+        const matches = (ref: string, repository: string) =>
+          patterns.some((pattern) => pattern.test(ref) || pattern.test(repository));
+        compiled.push((image, shown) => {
+          const tags = image.summary.RepoTags.filter((tag, i) =>
+            matches(tag, image.repositories[i] as string),
+          );
+          if (tags.length === 0) return undefined;
+          const digests = image.summary.RepoDigests.filter((digest, i) =>
+            matches(digest, image.digestRepositories[i] as string),
+          );
+          return { ...shown, RepoTags: tags, RepoDigests: digests };
+        });
       } else if (key === 'label') {
-        compiled.push((image) => values.every((l) => labelMatches(l, image.summary.Labels)));
+        compiled.push(keepIf((image) => values.every((l) => labelMatches(l, image.summary.Labels))));
       } else if (key === 'before' || key === 'since') {
-        const pivot = Date.parse(this.#resolve(values[0] as string).created ?? '') || 0;
-        compiled.push(key === 'before' ? (image) => image.created < pivot : (image) => image.created > pivot);
+        const pivot = Date.parse(this.resolve(values[0] as string).image.created ?? '') || 0;
+        compiled.push(
+          keepIf(key === 'before' ? (image) => image.created < pivot : (image) => image.created > pivot),
+        );
       } else {
         throw new InvalidParameterError(`invalid filter '${key}'`);
       }
@@ -145,9 +166,8 @@ export class LocalImages {
   }
 
   async inspect(name: string): Promise<ImageInspect> {
-    const image = this.#resolve(name);
+    const { image, record } = this.recordOf(name);
     const config = (await this.#config(image)) ?? {};
-    const latest = image.refs.find((r) => r.meta?.manifestDigest === image.manifestDigest) ?? image.refs[0];
     return {
       Id: image.id,
       RepoTags: image.repoTags.map(familiarOf),
@@ -165,17 +185,14 @@ export class LocalImages {
       GraphDriver: { Name: 'dockhand-oci', Data: { DataRoot: this.#store.content.root } },
       RootFS: { Type: config.rootfs?.type ?? 'layers', Layers: config.rootfs?.diff_ids ?? [] },
       Metadata: { LastTagTime: image.lastTagTime },
-      ...(latest ? { Descriptor: latest.target } : {}),
+      Descriptor: record.target,
     };
   }
 
   async tag(name: string, repo: string, tag: string | undefined): Promise<void> {
-    const source = this.#resolve(name);
+    const { record } = this.recordOf(name);
     const target = parseImageReference(tag ? `${repo}:${tag}` : repo);
     if (target.digest) throw new InvalidParameterError('refusing to create a tag with a digest reference');
-    const record =
-      source.refs.find((r) => r.meta?.manifestDigest === source.manifestDigest) ?? source.refs[0];
-    if (!record) throw new NotFoundError(`No such image: ${name}`);
     await this.#store.images.setTag(target.canonical, record.target, record.meta);
     this.#events.publish('tag', familiarOf(target.canonical));
   }
@@ -184,9 +201,7 @@ export class LocalImages {
     name: string,
     options: { force: boolean; noprune: boolean },
   ): Promise<ImageDeleteResponseItem[]> {
-    const image = this.#resolve(name);
-    const byRef = this.#refOf(name);
-    const named = byRef === undefined ? undefined : image.refs.find((r) => r.ref === byRef);
+    const { image, named } = this.resolve(name);
     const untag = named ? untagByReference(image, named) : untagById(image, options.force);
     const { removed, gc } = await this.#store.removeImage(untag);
     const items: ImageDeleteResponseItem[] = removed.map((r) => ({ Untagged: familiarOf(r.ref) }));
@@ -206,8 +221,13 @@ export class LocalImages {
     let reclaimed = 0;
     for (const image of victims) {
       const { removed, gc } = await this.#store.removeImage(image.refs.map((r) => r.ref));
-      for (const r of removed) deleted.push({ Untagged: familiarOf(r.ref) });
+      // As moby's prune: an untag event per reference and a delete event per image, before the prune event.
+      for (const r of removed) {
+        deleted.push({ Untagged: familiarOf(r.ref) });
+        this.#events.publish('untag', image.id, { name: familiarOf(r.ref) });
+      }
       deleted.push({ Deleted: image.id });
+      this.#events.publish('delete', image.id);
       reclaimed += gc.bytes;
     }
     // Blobs no image references (a download refused after it was stored) go too.
@@ -216,14 +236,19 @@ export class LocalImages {
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
-  /** A name is a reference (normalized as docker does) or an image ID or ID prefix. */
-  #resolve(name: string): ImageRecord {
+  /**
+   * A name is a reference (normalized as docker does) or an image ID or ID prefix. `named` is the reference's own
+   * record: each tag keeps the manifest it was pulled (or tagged, or loaded) with, even when another tag of the same
+   * image names another manifest.
+   */
+  resolve(name: string): { image: ImageRecord; named?: RefRecord } {
     const ref = this.#refOf(name);
     const images = this.#store.images;
     let image: ImageRecord | undefined;
     if (ref) {
       const record = images.getByRef(ref);
       image = record?.meta ? images.list().find((i) => i.id === record.meta?.imageId) : undefined;
+      if (image && record) return { image, named: record };
     }
     if (!image) {
       try {
@@ -234,7 +259,21 @@ export class LocalImages {
       }
     }
     if (!image) throw new NotFoundError(`No such image: ${name}`);
-    return image;
+    return { image };
+  }
+
+  /** The record an operation on `name` uses: the named reference's own, else the most recently tagged one. */
+  recordOf(name: string): { image: ImageRecord; record: RefRecord; named?: RefRecord } {
+    const { image, named } = this.resolve(name);
+    const record =
+      named ?? image.refs.find((r) => r.meta?.manifestDigest === image.manifestDigest) ?? image.refs[0];
+    if (!record) throw new NotFoundError(`No such image: ${name}`);
+    return named ? { image, record, named } : { image, record };
+  }
+
+  /** The image's config (cached; read once per image ID). */
+  configOf(image: ImageRecord): Promise<ImageConfigJson | undefined> {
+    return this.#config(image);
   }
 
   #refOf(name: string): string | undefined {
@@ -264,14 +303,19 @@ export class LocalImages {
   }
 }
 
+function keepIf(predicate: (image: Listed) => boolean): ImageFilter {
+  return (image, shown) => (predicate(image) ? shown : undefined);
+}
+
 function listedImage(image: ImageRecord, config: ImageConfigJson): Listed {
   const repoTags = image.repoTags.map(familiarOf);
+  const repoDigests = image.repoDigests.map(familiarOf);
   return {
     summary: {
       Id: image.id,
       ParentId: '',
       RepoTags: repoTags,
-      RepoDigests: image.repoDigests.map(familiarOf),
+      RepoDigests: repoDigests,
       Created: image.created ? Math.floor(Date.parse(image.created) / 1000) : 0,
       Size: image.size,
       SharedSize: -1,
@@ -280,6 +324,7 @@ function listedImage(image: ImageRecord, config: ImageConfigJson): Listed {
     },
     created: Date.parse(image.created ?? '') || 0,
     repositories: repoTags.map((tag) => tag.slice(0, tag.lastIndexOf(':'))),
+    digestRepositories: repoDigests.map((digest) => digest.slice(0, digest.indexOf('@'))),
   };
 }
 

@@ -14,6 +14,7 @@ import { imageRoutes } from './images.ts';
 import type { StreamLimits } from './message-writer.ts';
 import { createSchemaAjv, fastifyUrl, listOperations, loadOpenApi } from './openapi.ts';
 import { PendingChallenges } from './pending-challenges.ts';
+import { refusedRoutes } from './refused.ts';
 import { lazyRequestLogger, RequestLogController } from './request-log.ts';
 import { ActiveStreams } from './stream.ts';
 import { systemRoutes } from './system.ts';
@@ -81,6 +82,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   await app.register(imageRoutes, ctx);
   await app.register(distributionRoutes, ctx);
   await app.register(challengeAnswerRoutes, ctx);
+  await app.register(refusedRoutes, ctx);
 
   const missing = listOperations(doc).filter((op) => !routes.has(`${op.method} ${fastifyUrl(op.path)}`));
   if (missing.length > 0) {

@@ -1,4 +1,4 @@
-// Image routes: create (pull), list, inspect, delete, tag, push, prune.
+// Image routes: create (pull), list, inspect, history, delete, tag, push, prune, save (get) and load.
 import type { FastifyInstance } from 'fastify';
 import { parseBoolParam } from '../../api-spec/bool-param.ts';
 import { parseFilters } from '../../api-spec/filters.ts';
@@ -18,6 +18,7 @@ interface NameParams {
 
 // moby's type for JSON (see installMobyJsonType in app.ts).
 const JSON_TYPE = 'application/json';
+const TAR_TYPE = 'application/x-tar';
 
 /**
  * The engine hands back the same unfiltered list until its images change: its JSON is built once, not on every
@@ -120,6 +121,27 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
     const tag = q.tag !== undefined && q.tag !== '' ? q.tag : target.tag;
     await service.tag(name, target.repository, tag === undefined ? undefined : checkTag(tag, 'tag'));
     return reply.code(201).send();
+  });
+
+  addOperation(app, doc, 'GET', '/images/{name}/history', async (request) => {
+    const { name } = request.params as NameParams;
+    return service.history(name);
+  });
+
+  addOperation(app, doc, 'GET', '/images/get', async (request, reply) => {
+    const { names } = request.query as { names?: string[] };
+    if (!names || names.length === 0) throw new InvalidParameterError('no image names given (names)');
+    return reply.type(TAR_TYPE).send(await service.save(names));
+  });
+
+  addOperation(app, doc, 'GET', '/images/{name}/get', async (request, reply) => {
+    const { name } = request.params as NameParams;
+    return reply.type(TAR_TYPE).send(await service.save([name]));
+  });
+
+  addOperation(app, doc, 'POST', '/images/load', async (request, reply) => {
+    const scope = streams.open(reply);
+    await streamJob(reply, service.load(request.raw), scope, request.log);
   });
 
   addOperation(app, doc, 'POST', '/images/prune', async (request) => {

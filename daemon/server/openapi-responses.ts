@@ -8,6 +8,7 @@ import {
   type OpenApiDocument,
   type Operation,
   type ResponseObject,
+  refusedPrefix,
 } from './openapi.ts';
 
 export interface ResponseSample {
@@ -48,7 +49,12 @@ export function createResponseChecker(doc: OpenApiDocument = loadOpenApi()): Res
     const path = stripVersion(sample.path.split('?')[0] ?? '');
     const where = `${sample.method} ${sample.path} → ${sample.status}`;
     const op = matchOperation(paths, sample.method.toUpperCase(), path);
-    const responses = op ? op.responses : unmatched;
+    const refused = op ? undefined : refusedPrefix(doc, path);
+    const responses = op
+      ? op.responses
+      : refused
+        ? { ...unmatched, ...doc['x-dockhand-refused-routes']?.responses }
+        : unmatched;
     const response = responses?.[String(sample.status)] ?? responses?.['default'];
     if (!response) {
       const what = op ? op.operationId : 'an unmatched route (x-dockhand-unmatched-route)';

@@ -42,6 +42,8 @@ export interface OpenApiDocument {
   paths: Record<string, Record<string, OperationObject>>;
   /** Responses (by status) for any method and path not under `paths`. */
   'x-dockhand-unmatched-route'?: Record<string, ResponseObject>;
+  /** dockerd's routes Dockhand refuses (containers, exec, build, volumes): any method under these path prefixes. */
+  'x-dockhand-refused-routes'?: { prefixes: string[]; responses: Record<string, ResponseObject> };
   [key: string]: unknown;
 }
 
@@ -74,6 +76,11 @@ export function listOperations(doc: OpenApiDocument): Operation[] {
     }
   }
   return out;
+}
+
+/** The refused prefix a path falls under (`/containers/create` → `/containers`), if any. */
+export function refusedPrefix(doc: OpenApiDocument, path: string): string | undefined {
+  return doc['x-dockhand-refused-routes']?.prefixes.find((p) => path === p || path.startsWith(`${p}/`));
 }
 
 export function findOperation(doc: OpenApiDocument, method: string, path: string): Operation {

@@ -1,4 +1,4 @@
-// System routes: _ping (GET and HEAD), version, info, events and auth (docker login).
+// System routes: _ping (GET and HEAD), version, info, events, auth (docker login) and df (disk usage).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseAuthConfig } from '../../api-spec/auth-config.ts';
 import type { EventMessage } from '../../api-spec/types.ts';
@@ -42,6 +42,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: RouteContext): Pro
   });
 
   addOperation(app, doc, 'GET', '/events', (request, reply) => streamEvents(request, reply, ctx));
+  addOperation(app, doc, 'GET', '/system/df', async () => service.diskUsage());
 }
 
 /** Past events in range first, then live ones, until `until` passes or the client (or the daemon) goes away. */

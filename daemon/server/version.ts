@@ -42,7 +42,14 @@ export function encodeNamePath(method: string, path: string): string {
   if (path.startsWith('/images/')) {
     const rest = path.slice('/images/'.length);
     if (method === 'DELETE') return rest === '' ? path : `/images/${encodeName(rest)}`;
-    if (method === 'GET') return withEncodedName('/images/', rest, '/json') ?? path;
+    if (method === 'GET') {
+      return (
+        withEncodedName('/images/', rest, '/json') ??
+        withEncodedName('/images/', rest, '/history') ??
+        withEncodedName('/images/', rest, '/get') ??
+        path
+      );
+    }
     if (method === 'POST') {
       return withEncodedName('/images/', rest, '/tag') ?? withEncodedName('/images/', rest, '/push') ?? path;
     }

@@ -1,8 +1,10 @@
 // Runs the real docker CLI against a daemon socket, with its own DOCKER_CONFIG so the machine's is untouched.
 
 import { execFile } from 'node:child_process';
+import { which } from '../rig/packages.ts';
 
-export const DOCKER = '/usr/local/bin/docker';
+/** The docker CLI: $DOCKHAND_DOCKER_CLI, else `docker` on PATH (the tests need it; they fail loudly without it). */
+export const DOCKER = which(process.env.DOCKHAND_DOCKER_CLI ?? 'docker') ?? 'docker';
 
 export interface CliResult {
   code: number;

@@ -29,7 +29,7 @@ export interface EngineRequest {
   method?: string;
   path: string;
   headers?: Record<string, string>;
-  body?: string | object;
+  body?: string | Buffer | object;
 }
 
 /** One request over the unix socket; the whole response is read and checked against openapi.yaml. */
@@ -47,9 +47,10 @@ export function openEngineStream(
 ): Promise<IncomingMessage> {
   const method = req.method ?? 'GET';
   const headers: Record<string, string> = { ...req.headers };
-  let payload: string | undefined;
+  let payload: string | Buffer | undefined;
   if (req.body !== undefined) {
-    payload = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    payload =
+      typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
     headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createGzip } from 'node:zlib';
+import { tarEnd, tarHeader, tarPadding } from '../../daemon/archive/tar-writer.ts';
 
 export interface LayerRequest {
   /** Size of the one file in the tar, bytes. */
@@ -31,7 +32,6 @@ export interface WrittenLayer {
 }
 
 const CHUNK = 1 << 20;
-const BLOCK = 512;
 /** Fixed mtime so identical requests give identical bytes. 2024-01-01T00:00:00Z. */
 const MTIME = 1704067200;
 
@@ -46,37 +46,11 @@ export function* pseudoRandomChunks(seed: string, total: number, fill: 'random' 
   }
 }
 
-function octal(value: number, width: number): string {
-  return `${value.toString(8).padStart(width - 1, '0')}\0`;
-}
-
-/** A ustar header for a regular file. */
-export function tarHeader(name: string, size: number): Buffer {
-  if (Buffer.byteLength(name) > 100) throw new Error(`tar: name longer than 100 bytes: ${name}`);
-  const header = Buffer.alloc(BLOCK);
-  header.write(name, 0);
-  header.write(octal(0o644, 8), 100);
-  header.write(octal(0, 8), 108);
-  header.write(octal(0, 8), 116);
-  header.write(octal(size, 12), 124);
-  header.write(octal(MTIME, 12), 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\u000000', 257);
-  header.write('root', 265);
-  header.write('root', 297);
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return header;
-}
-
 function* tarStream(request: LayerRequest): Generator<Buffer> {
-  yield tarHeader(request.fileName, request.fileSize);
+  yield tarHeader(request.fileName, request.fileSize, { mtime: MTIME });
   yield* pseudoRandomChunks(request.seed, request.fileSize, request.fill);
-  const padding = (BLOCK - (request.fileSize % BLOCK)) % BLOCK;
-  // Data padding plus the two zero blocks that end an archive.
-  yield Buffer.alloc(padding + 2 * BLOCK);
+  yield tarPadding(request.fileSize);
+  yield tarEnd();
 }
 
 /** gzip with stored (uncompressed) deflate blocks. */

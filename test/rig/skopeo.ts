@@ -116,6 +116,15 @@ export async function inspectImage(
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
+/** `skopeo inspect SOURCE` of any transport (`docker-archive:FILE`, `oci-archive:FILE`, …), parsed. */
+export async function inspectSource(
+  source: string,
+  what: 'summary' | 'config' = 'summary',
+): Promise<Record<string, unknown>> {
+  const stdout = await runSkopeo(['inspect', ...(what === 'config' ? ['--config'] : []), source]);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
 export interface CopyOptions {
   srcCreds?: Creds;
   destCreds?: Creds;

@@ -1,15 +1,18 @@
 // An in-memory ImageService for the HTTP layer's tests: records every call and lets each test script the engine's
 // behaviour (jobs, errors, challenges) without a registry.
+import { Readable } from 'node:stream';
 import type { JSONMessage } from '../../../api-spec/json-message.ts';
 import type {
   AuthResponse,
   DistributionInspect,
   EventMessage,
+  HistoryResponseItem,
   ImageDeleteResponseItem,
   ImageFilters,
   ImageInspect,
   ImagePruneResponse,
   ImageSummary,
+  SystemDataUsage,
 } from '../../../api-spec/types.ts';
 import { NotFoundError } from '../../../daemon/errors.ts';
 import type {
@@ -219,5 +222,29 @@ export class FakeImageService implements ImageService {
 
   async count(): Promise<number> {
     return this.images.size;
+  }
+
+  async history(name: string): Promise<HistoryResponseItem[]> {
+    const image = await this.inspect(name);
+    return [{ Id: image.Id, Created: 0, CreatedBy: 'test', Tags: image.RepoTags, Size: 0, Comment: '' }];
+  }
+
+  async save(names: string[]): Promise<Readable> {
+    for (const name of names) await this.inspect(name);
+    return Readable.from([Buffer.alloc(1024)]);
+  }
+
+  load(body: Readable): StreamingJob {
+    return {
+      async run(emit) {
+        for await (const _ of body);
+        emit({ stream: 'Loaded image: 127.0.0.1:5000/small:1\n' });
+      },
+    };
+  }
+
+  async diskUsage(): Promise<SystemDataUsage> {
+    const Images = await this.list({ all: false, filters: {}, digests: false });
+    return { LayersSize: 0, Images, Containers: [], Volumes: [], BuildCache: [] };
   }
 }

@@ -49,16 +49,32 @@ describe('API versions', () => {
 
   it('answers an unknown route, or a known path with another method, with 404 page not found', async () => {
     for (const req of [
-      { path: '/containers/json' },
-      { path: '/v1.41/containers/json' },
+      { path: '/networks' },
+      { path: '/v1.41/swarm' },
       { method: 'POST', path: '/images/json' },
       { method: 'PUT', path: '/_ping' },
       { path: '/vfoo/_ping' },
-      { path: '/images/x/history' },
+      { path: '/images/x/changes' },
     ]) {
       const res = await engineRequest(t.socket, req);
       expect(res.status, `${req.path}`).toBe(404);
       expect(res.json()).toEqual({ message: 'page not found' });
+    }
+  });
+
+  it('refuses container, exec, build and volume routes with 501, never 404 (the CLI reads 404 as "no such image")', async () => {
+    for (const req of [
+      { path: '/v1.41/containers/json' },
+      { method: 'POST', path: '/containers/create?name=x' },
+      { method: 'POST', path: '/exec/abc/start' },
+      { method: 'POST', path: '/build' },
+      { method: 'DELETE', path: '/volumes/v1' },
+    ]) {
+      const res = await engineRequest(t.socket, req);
+      expect(res.status, req.path).toBe(501);
+      expect(res.json<{ message: string }>().message).toMatch(
+        /^Dockhand is an image daemon: \w+ are not supported/,
+      );
     }
   });
 

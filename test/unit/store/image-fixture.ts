@@ -2,9 +2,9 @@
 // OCI (or Docker schema2) manifest; optionally an index over several of them.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { tarEnd, tarHeader, tarPadding } from '../../../daemon/archive/tar-writer.ts';
 import type { ContentStore } from '../../../daemon/store/content-store.ts';
 import { type Descriptor, MediaTypes, type Platform } from '../../../daemon/store/oci.ts';
-import { tarHeader } from '../../rig/layer-writer.ts';
 import { chunks, sha256 } from './helpers.ts';
 
 export interface WrittenImage {
@@ -17,9 +17,7 @@ export interface WrittenImage {
 
 /** A ustar archive holding one regular file. */
 export function tarWithFile(name: string, content: Buffer): Buffer {
-  const header = tarHeader(name, content.length);
-  const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
-  return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+  return Buffer.concat([tarHeader(name, content.length), content, tarPadding(content.length), tarEnd()]);
 }
 
 export async function writeImage(

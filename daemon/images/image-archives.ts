@@ -1,0 +1,81 @@
+// docker save and docker load over the data root: names resolved to their manifests for save, and a loaded archive's
+// images tagged only once every blob they need is committed (see daemon/archive/).
+import { Readable } from 'node:stream';
+import { stageArchive } from '../archive/load.ts';
+import { type ArchiveImage, writeImageArchive } from '../archive/save.ts';
+import type { Store } from '../store/index.ts';
+import type { ImageEvents } from './events.ts';
+import type { StreamingJob } from './image-service.ts';
+import { familiarOf, type LocalImages } from './local-images.ts';
+import { platformManifestOf } from './platform-manifest.ts';
+
+export class ImageArchives {
+  readonly #store: Store;
+  readonly #local: LocalImages;
+  readonly #events: ImageEvents;
+
+  constructor(store: Store, local: LocalImages, events: ImageEvents) {
+    this.#store = store;
+    this.#local = local;
+    this.#events = events;
+  }
+
+  /**
+   * The archive of the named images, as a stream. Every name is resolved first (a missing one is a 404 before any
+   * byte), and a lease keeps the blobs until the stream ends. A tag or digest reference saves that reference's
+   * manifest; an image ID saves the image without names, as docker does.
+   */
+  async save(names: string[]): Promise<Readable> {
+    const images: ArchiveImage[] = [];
+    const byManifest = new Map<string, ArchiveImage>();
+    for (const name of names) {
+      const { image, record, named } = this.#local.recordOf(name);
+      const content = await platformManifestOf(this.#store, record);
+      let entry = byManifest.get(content.manifest.digest);
+      if (!entry) {
+        entry = { ...content, tags: [] };
+        byManifest.set(content.manifest.digest, entry);
+        images.push(entry);
+      }
+      if (named?.kind === 'tag' && !entry.tags.includes(named.ref)) entry.tags.push(named.ref);
+      this.#events.publish('save', image.id);
+    }
+    const lease = this.#store.leases.create();
+    for (const image of images) {
+      for (const blob of [image.manifest, image.config, ...image.layers]) lease.add(blob.digest);
+    }
+    const stream = Readable.from(writeImageArchive(this.#store.content, images), { objectMode: false });
+    stream.once('close', () => lease.release());
+    return stream;
+  }
+
+  /**
+   * Reads the archive into the store, then tags its images. A refused archive (InvalidArchiveError, 400) leaves the
+   * store as it was: nothing is tagged before every image checked out, and what the load committed is collected.
+   */
+  load(body: Readable): StreamingJob {
+    return {
+      run: async (emit, signal) => {
+        const lease = this.#store.leases.create();
+        let tagged = false;
+        try {
+          const images = await stageArchive(this.#store.content, body, lease, signal);
+          for (const image of images) {
+            await this.#store.images.setTag(image.refs, image.target);
+            tagged = true;
+            this.#events.publish('load', image.imageId);
+            for (const ref of image.refs) {
+              this.#events.publish('tag', image.imageId, { name: familiarOf(ref) });
+              emit({ stream: `Loaded image: ${familiarOf(ref)}\n` });
+            }
+          }
+        } finally {
+          lease.release();
+          // The rest of the request (tar padding, or an archive refused half-way) is read and dropped.
+          body.resume();
+          if (!tagged) await this.#store.gc();
+        }
+      },
+    };
+  }
+}
