@@ -49,8 +49,7 @@ export function openEngineStream(
   const headers: Record<string, string> = { ...req.headers };
   let payload: string | Buffer | undefined;
   if (req.body !== undefined) {
-    payload =
-      typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
+    payload = typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
     headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
