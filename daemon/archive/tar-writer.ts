@@ -1,5 +1,5 @@
 // A streaming ustar writer: headers and padding around bodies that are streamed from the store, never held whole.
-// Only regular files are written, as docker save writes them.
+// docker save writes only regular files; the other entry types exist for tests of the reader.
 
 export const TAR_BLOCK = 512;
 
@@ -7,13 +7,16 @@ export interface TarHeaderOptions {
   /** Seconds since the epoch; a fixed value makes identical archives byte for byte. */
   mtime?: number;
   mode?: number;
+  /** ustar typeflag: '0' (a file, the default), '2' symlink, '1' hard link, '6' FIFO, … */
+  type?: string;
+  linkname?: string;
 }
 
 function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-/** A ustar header for a regular file; names longer than 100 bytes go into the ustar prefix field. */
+/** A ustar header (a regular file unless `type` says otherwise); names longer than 100 bytes go into the ustar prefix field. */
 export function tarHeader(name: string, size: number, options: TarHeaderOptions = {}): Buffer {
   let prefix = '';
   let base = name;
@@ -33,7 +36,8 @@ export function tarHeader(name: string, size: number, options: TarHeaderOptions 
   header.write(octal(size, 12), 124);
   header.write(octal(options.mtime ?? 0, 12), 136);
   header.write('        ', 148);
-  header.write('0', 156);
+  header.write(options.type ?? '0', 156);
+  header.write(options.linkname ?? '', 157);
   header.write('ustar\u000000', 257);
   header.write('root', 265);
   header.write('root', 297);
