@@ -19,6 +19,7 @@ describe('rig packages', () => {
       'docker-registry',
       'skopeo',
       'openssl',
+      'tmux',
       'python3-docker',
     ]);
     expect(which('docker-registry')).toMatch(/\/docker-registry$/);

@@ -35,6 +35,8 @@ export const REQUIRED_TOOLS: readonly Tool[] = [
   { name: 'docker-registry', pkg: 'docker-registry', present: () => which('docker-registry') !== undefined },
   { name: 'skopeo', pkg: 'skopeo', present: () => which('skopeo') !== undefined },
   { name: 'openssl', pkg: 'openssl', present: () => which('openssl') !== undefined },
+  // The CLI's terminal output is tested under a real pseudo-terminal, read back from the screen.
+  { name: 'tmux', pkg: 'tmux', present: () => which(process.env['TMUX_BIN'] ?? 'tmux') !== undefined },
   {
     name: `${PYTHON} with 'import docker'`,
     pkg: 'python3-docker',
