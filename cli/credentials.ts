@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import {
+  type AuthConfig,
   type ChallengeHandler,
   createCredentialChainHandler,
   createDockerConfigStore,
@@ -42,19 +43,35 @@ export function openStores(globals: GlobalOptions, env: NodeJS.ProcessEnv): CliS
   };
 }
 
-/** The credential chain, with a revoked refresh token turned into "log in again" for the host that needs it. */
-export function cliChallengeHandler(stores: CliStores): ChallengeHandler {
+/**
+ * The credential chain, with a revoked refresh token turned into "log in again" for the host that needs it.
+ * With `debug`, each challenge the daemon forwarded is shown with the kind of answer (never the credential).
+ */
+export function cliChallengeHandler(stores: CliStores, debug?: NodeJS.WritableStream): ChallengeHandler {
   const chain = createCredentialChainHandler({
     tokenStore: stores.tokenStore,
     dockerConfig: stores.dockerConfig,
     clientId: CLI_CLIENT_ID,
   });
   return async (challenge) => {
+    debug?.write(
+      `[debug] ${challenge.registry} challenged${challenge.repository ? ` for ${challenge.repository}` : ''} ` +
+        `(attempt ${challenge.attempt}), forwarded by the daemon:\n${challenge.lines.map((l) => `  WWW-Authenticate: ${l}\n`).join('')}`,
+    );
     try {
-      return await chain(challenge);
+      const answer = await chain(challenge);
+      debug?.write(`[debug] answered with ${describeAnswer(answer)}\n`);
+      return answer;
     } catch (err) {
       if (err instanceof InvalidGrantError) throw new LoginAgainError(challenge.registry, { cause: err });
       throw err;
     }
   };
+}
+
+function describeAnswer(answer: AuthConfig | undefined): string {
+  if (answer === undefined) return 'nothing: no credentials for this host';
+  if (answer.registrytoken) return `a bearer token for ${answer.serveraddress ?? 'the host'}, fetched here`;
+  if (answer.username) return `the username and password stored for ${answer.serveraddress ?? 'the host'}`;
+  return 'credentials';
 }

@@ -136,7 +136,7 @@ function createContext(
     },
     async challengeHandler() {
       const { cliChallengeHandler, openStores } = await import('./credentials.ts');
-      return cliChallengeHandler(openStores(globals, io.env));
+      return cliChallengeHandler(openStores(globals, io.env), globals.debug ? io.stderr : undefined);
     },
     async close() {
       process.off('SIGINT', onSigint);

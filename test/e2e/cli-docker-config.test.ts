@@ -74,7 +74,11 @@ describe('dockhand login -u --password-stdin to a Basic registry, then pull', ()
 
   it('a wrong password is refused at login and nothing is stored', async () => {
     const home = await freshHome('wrong');
-    const login = await runDockhand(['login', '-u', USER.username, '--password-stdin', registry.host], home.env, 'nope\n');
+    const login = await runDockhand(
+      ['login', '-u', USER.username, '--password-stdin', registry.host],
+      home.env,
+      'nope\n',
+    );
     expect(login.code).toBe(1);
     expect(login.stderr).toMatch(/^dockhand: login to .* failed: .*refused the username or password\n$/);
     await expect(fs.stat(path.join(home.dockerConfigDir, 'config.json'))).rejects.toThrow();
