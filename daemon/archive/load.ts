@@ -10,7 +10,7 @@
 // on failure drop the lease and collect what the load left.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -52,6 +52,8 @@ type StagedFile =
   | { kind: 'spool'; file: string; digest: string; size: number };
 
 const BLOB_ENTRY = /^blobs\/([a-z0-9]+)\/([0-9a-f]+)$/;
+/** Small JSON files kept in memory, all together; past this, they are spooled to disk like layers. */
+const MEMORY_BUDGET = 16 * 1024 * 1024;
 const MAX_LINK_HOPS = 32;
 const LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 
@@ -81,6 +83,7 @@ class Staging {
   readonly #files = new Map<string, StagedFile>();
   readonly #links = new Map<string, string>();
   readonly #spools: string[] = [];
+  #inMemory = 0;
 
   constructor(content: ContentStore, lease: Lease, signal: AbortSignal) {
     this.#content = content;
@@ -99,7 +102,12 @@ class Staging {
       const digest = blobDigest(`${blob[1]}:${blob[2]}`, entry.path);
       await this.#ingest(digest, entry.size, entry.body, entry.path);
       this.#files.set(entry.path, { kind: 'blob', digest });
-    } else if (isMetadata(entry.path) && entry.size <= SMALL_BLOB_LIMIT) {
+    } else if (
+      isMetadata(entry.path) &&
+      entry.size <= SMALL_BLOB_LIMIT &&
+      this.#inMemory + entry.size <= MEMORY_BUDGET
+    ) {
+      this.#inMemory += entry.size;
       this.#files.set(entry.path, { kind: 'bytes', bytes: await collect(entry.body) });
     } else {
       this.#files.set(entry.path, await this.#spool(entry));
@@ -288,7 +296,10 @@ class Staging {
 
   async #bytes(file: StagedFile, name: string): Promise<Buffer> {
     if (file.kind === 'bytes') return file.bytes;
-    if (file.kind === 'blob') return this.#content.readBytes(file.digest);
+    if (file.kind === 'spool' && file.size <= SMALL_BLOB_LIMIT) return readFile(file.file);
+    if (file.kind === 'blob' && (await this.#content.size(file.digest)) <= SMALL_BLOB_LIMIT) {
+      return this.#content.readBytes(file.digest);
+    }
     throw new InvalidArchiveError(name, `larger than ${SMALL_BLOB_LIMIT} bytes`);
   }
 
