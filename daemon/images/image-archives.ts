@@ -23,7 +23,7 @@ export class ImageArchives {
   /**
    * The archive of the named images, as a stream. Every name is resolved first (a missing one is a 404 before any
    * byte), and a lease keeps the blobs until the stream ends. A tag or digest reference saves that reference's
-   * manifest; an image ID saves the image without names, as docker does.
+   * manifest; an image ID saves the image's most recently tagged manifest with all its tags.
    */
   async save(names: string[]): Promise<Readable> {
     const images: ArchiveImage[] = [];
@@ -37,7 +37,10 @@ export class ImageArchives {
         byManifest.set(content.manifest.digest, entry);
         images.push(entry);
       }
-      if (named?.kind === 'tag' && !entry.tags.includes(named.ref)) entry.tags.push(named.ref);
+      // Dockhand keeps no unnamed images, so an image saved by ID takes its tags along (docker would write none, and
+      // load it back untagged).
+      const tags = named ? (named.kind === 'tag' ? [named.ref] : []) : image.repoTags;
+      for (const tag of tags) if (!entry.tags.includes(tag)) entry.tags.push(tag);
       this.#events.publish('save', image.id);
     }
     const lease = this.#store.leases.create();
