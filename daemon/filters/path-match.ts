@@ -43,7 +43,7 @@ export function compilePathPattern(pattern: string): PathPattern {
     throw new InvalidPatternError(pattern, `longer than ${MAX_PATTERN_LENGTH} characters`);
   }
   const chunks = parseChunks(pattern);
-  return { source: pattern, test: (name) => matchChunks(chunks, codePoints(name)) };
+  return { source: pattern, test: (name) => matchChunks(chunks, name) };
 }
 
 function codePoints(text: string): number[] {
@@ -130,12 +130,12 @@ function parseItems(pattern: string, chunk: number[]): Item[] {
   return items;
 }
 
-/** Whether `items` match `name` from `at`; the position after them, or -1. */
-function matchItems(items: Item[], name: number[], at: number): number {
-  if (at + items.length > name.length) return -1;
-  for (let k = 0; k < items.length; k++) {
-    const item = items[k] as Item;
-    const c = name[at + k] as number;
+/** Whether `items` match `name` from index `at` (UTF-16 units, one code point per item); the index after, or -1. */
+function matchItems(items: Item[], name: string, at: number): number {
+  let i = at;
+  for (const item of items) {
+    if (i >= name.length) return -1;
+    const c = name.codePointAt(i) as number;
     if (item.kind === 'literal') {
       if (c !== item.codePoint) return -1;
     } else if (item.kind === 'any') {
@@ -144,17 +144,18 @@ function matchItems(items: Item[], name: number[], at: number): number {
       const inside = item.ranges.some(([lo, hi]) => lo <= c && c <= hi);
       if (inside === item.negated) return -1;
     }
+    i += c > 0xffff ? 2 : 1;
   }
-  return at + items.length;
+  return i;
 }
 
 /** Go's Match loop over parsed chunks. */
-function matchChunks(chunks: Chunk[], name: number[]): boolean {
+function matchChunks(chunks: Chunk[], name: string): boolean {
   let at = 0;
   for (let n = 0; n < chunks.length; n++) {
     const { star, items } = chunks[n] as Chunk;
     const last = n === chunks.length - 1;
-    if (star && items.length === 0) return !name.slice(at).includes(SLASH);
+    if (star && items.length === 0) return name.indexOf('/', at) === -1;
     const here = matchItems(items, name, at);
     if (here !== -1 && (here === name.length || !last)) {
       at = here;
@@ -163,8 +164,9 @@ function matchChunks(chunks: Chunk[], name: number[]): boolean {
     if (!star) return false;
     // A star skips characters other than '/'.
     let next = -1;
-    for (let skip = at; skip < name.length && name[skip] !== SLASH; skip++) {
-      const after = matchItems(items, name, skip + 1);
+    for (let skip = at; skip < name.length && name.charCodeAt(skip) !== SLASH; ) {
+      skip += (name.codePointAt(skip) as number) > 0xffff ? 2 : 1;
+      const after = matchItems(items, name, skip);
       if (after === -1 || (last && after !== name.length)) continue;
       next = after;
       break;
