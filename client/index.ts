@@ -29,6 +29,7 @@ export {
   type Reference,
   UnsupportedManifestError,
 } from '../protocol/index.ts';
+export { registryHostKey } from '../protocol/registry-host.ts';
 export type { AuthOption, AuthOptions } from './auth-option.ts';
 export {
   type AsyncChallengeHandler,
@@ -120,6 +121,5 @@ export { createDockerConfigStore, type DockerConfigStoreOptions } from './stores
 export { createFileTokenStore, type FileTokenStoreOptions } from './stores/file.ts';
 export type { LockFileOptions } from './stores/lock-file.ts';
 export { createMemoryTokenStore } from './stores/memory.ts';
-export { registryHostKey } from './stores/registry-host.ts';
 export type { TokenEntry, TokenStore } from './stores/token-store.ts';
 export { SDK_VERSION } from './version.ts';

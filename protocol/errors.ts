@@ -43,6 +43,16 @@ export class InvalidDigestError extends ProtocolError {
   }
 }
 
+/** An `os[/arch[/variant]]` platform specifier that does not parse. */
+export class InvalidPlatformError extends ProtocolError {
+  readonly input: string;
+
+  constructor(input: string, reason: 'format' | 'unknown', detail: string) {
+    super('platform', reason, `invalid platform "${input}": ${detail}`);
+    this.input = input;
+  }
+}
+
 export class InvalidScopeError extends ProtocolError {
   constructor(field: 'scope' | 'type' | 'class' | 'name' | 'actions', reason: string, message: string) {
     super(field, reason, message);
@@ -73,7 +83,7 @@ export class TokenRequestError extends ProtocolError {
 }
 
 /** 401 from the token endpoint: the credential was refused. `details` is the server's own explanation. */
-export class UnauthorizedError extends TokenRequestError {
+export class TokenUnauthorizedError extends TokenRequestError {
   readonly details: string | undefined;
 
   constructor(details: string | undefined) {

@@ -1,6 +1,7 @@
 // Manifests and indexes parsed from untrusted registry JSON into typed values; schema1 is refused by name.
 
 import type { OCIDescriptor, OCIPlatform } from '../api-spec/types.ts';
+import { isDigest } from './digest.ts';
 import {
   IMAGE_MANIFEST_MEDIA_TYPES,
   INDEX_MEDIA_TYPES,
@@ -8,14 +9,14 @@ import {
   SCHEMA1_MEDIA_TYPES,
 } from './media-types.ts';
 
-export interface ImageManifest {
+export interface ParsedManifest {
   kind: 'manifest';
   mediaType: string;
   config: OCIDescriptor;
   layers: OCIDescriptor[];
 }
 
-export interface ImageIndex {
+export interface ParsedIndex {
   kind: 'index';
   mediaType: string;
   manifests: (OCIDescriptor & { platform?: OCIPlatform })[];
@@ -32,7 +33,11 @@ const INDEX_TYPES = new Set(INDEX_MEDIA_TYPES);
 const MANIFEST_TYPES = new Set(IMAGE_MANIFEST_MEDIA_TYPES);
 const SCHEMA1_TYPES = new Set(SCHEMA1_MEDIA_TYPES);
 
-export function parseManifest(bytes: Buffer, contentType: string, where: string): ImageManifest | ImageIndex {
+export function parseManifest(
+  bytes: Buffer,
+  contentType: string,
+  where: string,
+): ParsedManifest | ParsedIndex {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -67,7 +72,7 @@ export function parseManifest(bytes: Buffer, contentType: string, where: string)
 function descriptor(value: unknown, where: string): OCIDescriptor & { platform?: OCIPlatform } {
   const d = asObject(value, where);
   if (typeof d.mediaType !== 'string') throw new UnsupportedManifestError(`${where}.mediaType: missing`);
-  if (typeof d.digest !== 'string' || !/^sha(256:[a-f0-9]{64}|512:[a-f0-9]{128})$/.test(d.digest)) {
+  if (typeof d.digest !== 'string' || !isDigest(d.digest)) {
     throw new UnsupportedManifestError(`${where}.digest: not a sha256/sha512 digest`);
   }
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {

@@ -55,6 +55,14 @@ export function baseMediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
+export function isIndexMediaType(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && INDEX_MEDIA_TYPES.includes(mediaType);
+}
+
+export function isManifestMediaType(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && IMAGE_MANIFEST_MEDIA_TYPES.includes(mediaType);
+}
+
 export type ManifestKind = 'index' | 'manifest' | 'schema1';
 
 /** What a manifest response holds, judged by its Content-Type; undefined for anything else. */

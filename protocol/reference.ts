@@ -193,6 +193,13 @@ export function familiarString(parts: ReferenceParts): string {
   return familiarName(parts) + suffix(parts);
 }
 
+/** FamiliarString of `canonical`: the default tag shown (`alpine:latest`), as docker's status lines print it. */
+export function familiarCanonical(ref: ReferenceParts): string {
+  return familiarString(
+    ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: DEFAULT_TAG } : ref,
+  );
+}
+
 /** The same reference with another tag (and no digest), validated. */
 export function withTag(ref: Reference, tag: string): Reference {
   if (!ANCHORED_TAG.test(tag)) throw new InvalidReferenceError(tag, 'format', 'invalid tag format');

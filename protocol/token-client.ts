@@ -11,7 +11,12 @@
 // The realm must already have passed checkRealm. Redirects are followed only within the realm's origin, so
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
 import { type Dispatcher, request } from 'undici';
-import { InvalidGrantError, OAuthErrorResponse, TokenRequestError, UnauthorizedError } from './errors.ts';
+import {
+  InvalidGrantError,
+  OAuthErrorResponse,
+  TokenRequestError,
+  TokenUnauthorizedError,
+} from './errors.ts';
 import { BodyTooLargeError, readLimited } from './read-limited.ts';
 import { type ScopeInput, scopeStrings } from './scope.ts';
 import { parseTokenResponseText, type TokenResponse } from './token-response.ts';
@@ -248,7 +253,7 @@ function answerOrThrow(context: Context, answer: HttpAnswer): TokenResponse {
   }
   const { details, oauthError } = serverDetails(text);
   if (oauthError === 'invalid_grant') throw new InvalidGrantError(status);
-  if (status === 401) throw new UnauthorizedError(details);
+  if (status === 401) throw new TokenUnauthorizedError(details);
   if (oauthError !== undefined && context.options.credential.kind === 'device') {
     throw new OAuthErrorResponse(status, oauthError, details);
   }

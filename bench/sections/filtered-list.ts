@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
 import { ContentStore } from '../../daemon/store/content-store.ts';
 import { digestOf } from '../../daemon/store/digest.ts';
-import { MediaTypes, REF_NAME_ANNOTATION } from '../../daemon/store/oci.ts';
+import { MEDIA_TYPES, REF_NAME_ANNOTATION } from '../../daemon/store/oci.ts';
 import { Cleanup } from '../cleanup.ts';
 import { startDaemonProcess } from '../daemon-process.ts';
 import { probePing } from '../ping-probe.ts';
@@ -52,24 +52,28 @@ export async function seedImages(dataRoot: string, count: number): Promise<void>
         }),
       );
       const configDescriptor = {
-        mediaType: MediaTypes.ociConfig,
+        mediaType: MEDIA_TYPES.ociConfig,
         digest: digestOf(config),
         size: config.length,
       };
       const layer = {
-        mediaType: MediaTypes.ociLayerGzip,
+        mediaType: MEDIA_TYPES.ociLayerGzip,
         digest: digestOf(Buffer.from(`layer ${i}`)),
         size: 1024,
       };
       const manifest = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
-          mediaType: MediaTypes.ociManifest,
+          mediaType: MEDIA_TYPES.ociManifest,
           config: configDescriptor,
           layers: [layer],
         }),
       );
-      const target = { mediaType: MediaTypes.ociManifest, digest: digestOf(manifest), size: manifest.length };
+      const target = {
+        mediaType: MEDIA_TYPES.ociManifest,
+        digest: digestOf(manifest),
+        size: manifest.length,
+      };
       await content.putBytes(configDescriptor.digest, config);
       await content.putBytes(target.digest, manifest);
       const tag = `v${String(i).padStart(4, '0')}`;
@@ -77,7 +81,7 @@ export async function seedImages(dataRoot: string, count: number): Promise<void>
         named.push({ ...target, annotations: { [REF_NAME_ANNOTATION]: ref } });
       }
     }
-    const index = { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: named };
+    const index = { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests: named };
     await writeFile(content.layout.indexFile, JSON.stringify(index));
   } finally {
     await content.close();

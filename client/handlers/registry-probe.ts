@@ -3,7 +3,7 @@
 
 import { type Dispatcher, request } from 'undici';
 import { registryHostOf } from '../../protocol/index.ts';
-import { registryHostKey } from '../stores/registry-host.ts';
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import { isPlainHttpRegistry } from './plain-http.ts';
 
 export interface RegistryProbeOptions {

@@ -3,7 +3,7 @@
 // the rule the daemon applies (protocol/loopback.ts).
 
 import { isLoopbackHost, registryHostOf } from '../../protocol/index.ts';
-import { registryHostKey } from '../stores/registry-host.ts';
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import { RegistryBrowseError } from './errors.ts';
 
 export interface RegistryOrigin {

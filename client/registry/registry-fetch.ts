@@ -8,9 +8,9 @@
 import { type Dispatcher, request } from 'undici';
 import type { AuthConfig } from '../../api-spec/index.ts';
 import { BodyTooLargeError, parseWwwAuthenticate, readLimited } from '../../protocol/index.ts';
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import { type ChallengeHandler, ChallengeSession } from '../challenge.ts';
 import { AuthChallengeError } from '../errors.ts';
-import { registryHostKey } from '../stores/registry-host.ts';
 import { RegistryResponseError } from './errors.ts';
 import type { RegistryOrigin } from './origin.ts';
 

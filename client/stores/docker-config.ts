@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import { InvalidStoreFileError } from '../errors.ts';
 import {
   type HelperOptions,
@@ -15,7 +16,6 @@ import {
 } from './credential-helper.ts';
 import type { LockFileOptions } from './lock-file.ts';
 import { LockedFile } from './locked-file.ts';
-import { registryHostKey } from './registry-host.ts';
 import type { TokenEntry, TokenStore } from './token-store.ts';
 
 export const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';

@@ -2,10 +2,10 @@
 // {"version":1,"registries":{"<host>":{"username":…,"refreshToken":…,"accessToken":…,"accessTokenFor":…,
 // "expiresAt":…}}}
 
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import { InvalidStoreFileError } from '../errors.ts';
 import type { LockFileOptions } from './lock-file.ts';
 import { LockedFile } from './locked-file.ts';
-import { registryHostKey } from './registry-host.ts';
 import type { TokenEntry, TokenStore } from './token-store.ts';
 
 const FILE_MODE = 0o600;

@@ -5,8 +5,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
+import { writeFileAtomic } from '../../protocol/atomic-file.ts';
+import { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { acquireLockFile, type LockFileOptions } from './lock-file.ts';
 
 // Shared by every LockedFile of this process: two stores opened on one path still take turns in-process

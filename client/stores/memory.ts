@@ -1,7 +1,7 @@
 // A token store that lives as long as the process: for tests, and for callers that persist elsewhere.
 
-import { KeyedMutex } from './keyed-mutex.ts';
-import { registryHostKey } from './registry-host.ts';
+import { KeyedMutex } from '../../protocol/keyed-mutex.ts';
+import { registryHostKey } from '../../protocol/registry-host.ts';
 import type { TokenEntry, TokenStore } from './token-store.ts';
 
 export function createMemoryTokenStore(initial: Record<string, TokenEntry> = {}): TokenStore {

@@ -23,7 +23,7 @@ import {
   DigestMismatchError,
   digestOf,
   type Lease,
-  MediaTypes,
+  MEDIA_TYPES,
   SizeMismatchError,
   SMALL_BLOB_LIMIT,
 } from '../store/index.ts';
@@ -157,17 +157,17 @@ class Staging {
     for (const [j, path] of entry.layers.entries()) {
       const layer = await this.#store(path, `${where}.Layers[${j}]`);
       const gzip = await this.#checkDiffId(layer.digest, diffIds[j] as string, path);
-      layers.push({ mediaType: gzip ? MediaTypes.dockerLayerGzip : LAYER_TAR, ...layer });
+      layers.push({ mediaType: gzip ? MEDIA_TYPES.dockerLayerGzip : LAYER_TAR, ...layer });
     }
     const refs = entry.repoTags.map((tag, j) => canonicalName(tag, `${where}.RepoTags[${j}]`));
     if (refs.length === 0)
       throw new InvalidArchiveError(where, 'the image has no RepoTags: Dockhand keeps only named images');
     const target =
       byConfig.get(config.digest) ??
-      (await this.#putJson(MediaTypes.dockerManifest, {
+      (await this.#putJson(MEDIA_TYPES.dockerManifest, {
         schemaVersion: 2,
-        mediaType: MediaTypes.dockerManifest,
-        config: { mediaType: MediaTypes.dockerConfig, ...config },
+        mediaType: MEDIA_TYPES.dockerManifest,
+        config: { mediaType: MEDIA_TYPES.dockerConfig, ...config },
         layers,
       }));
     return { refs, target, imageId: config.digest };

@@ -3,7 +3,7 @@
 // Blobs stream from the store into the tar one after the other; only the small JSON files are built in memory.
 import type { Readable } from 'node:stream';
 import { parseReference } from '../../protocol/index.ts';
-import { type Descriptor, MediaTypes } from '../store/index.ts';
+import { type Descriptor, MEDIA_TYPES } from '../store/index.ts';
 import { tarEnd, tarFile } from './tar-writer.ts';
 
 export interface ArchiveImage {
@@ -60,7 +60,7 @@ function indexJson(images: ArchiveImage[]): object {
       },
     }));
   });
-  return { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
+  return { schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests };
 }
 
 function manifestJson(images: ArchiveImage[]): object {

@@ -6,8 +6,9 @@ import { type ArchiveImage, writeImageArchive } from '../archive/save.ts';
 import type { Store } from '../store/index.ts';
 import type { ImageEvents } from './events.ts';
 import type { StreamingJob } from './image-service.ts';
-import { familiarOf, type LocalImages } from './local-images.ts';
+import type { LocalImages } from './local-images.ts';
 import { platformManifestOf } from './platform-manifest.ts';
+import { familiarOf } from './references.ts';
 
 export class ImageArchives {
   readonly #store: Store;

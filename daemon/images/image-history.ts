@@ -2,8 +2,9 @@
 // that layer's size (the stored, compressed size: Dockhand keeps layers as pulled and never unpacks them).
 import type { HistoryResponseItem } from '../../api-spec/types.ts';
 import type { Store } from '../store/index.ts';
-import { familiarOf, type LocalImages } from './local-images.ts';
+import type { LocalImages } from './local-images.ts';
 import { platformManifestOf } from './platform-manifest.ts';
+import { familiarOf } from './references.ts';
 
 export async function imageHistory(
   store: Store,

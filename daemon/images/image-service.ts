@@ -2,7 +2,6 @@
 // The server parses HTTP into these typed requests; the engine never sees fastify.
 
 import type { Readable } from 'node:stream';
-import type { AuthConfig } from '../../api-spec/auth-config.ts';
 import type { JSONMessage } from '../../api-spec/json-message.ts';
 import type {
   AuthResponse,
@@ -18,38 +17,14 @@ import type {
   SystemDataUsage,
 } from '../../api-spec/types.ts';
 
-/** How registry credentials are handled for one request. */
-export interface AuthMode {
-  auth: AuthConfig;
-  /** clientAuth: never negotiate; forward every registry challenge to the API client. */
-  clientAuth: boolean;
-  /** clientAuth with authChannel: once the stream has started, challenges are asked in it instead of ending it. */
-  channel?: ChallengeChannel;
-}
+import type {
+  AuthMode,
+  ChallengeChannel,
+  ClientAnswer,
+  ClientChallenge,
+} from '../distribution/auth/auth-mode.ts';
 
-/** A registry challenge the API client is asked to answer while its operation waits. */
-export interface ClientChallenge {
-  registry: string;
-  repository: string;
-  /** The registry's WWW-Authenticate lines, verbatim (the last ones seen, for a renewal). */
-  lines: string[];
-  /** Asked ahead of the answered token's expiry rather than after a 401. */
-  renewal: boolean;
-}
-
-export interface ClientAnswer {
-  auth: AuthConfig;
-  /** When the answered token stops working (ms since the epoch), if the client said. */
-  expiresAt?: number;
-}
-
-/** The stream's way back to its client (the side channel, POST /auth/challenges/{id}). */
-export interface ChallengeChannel {
-  /** False until the stream's first byte: a challenge before that is answered with HTTP 401, as without a channel. */
-  readonly streaming: boolean;
-  /** Puts the challenge in the stream and resolves with the answer; rejects (typed) on decline, deadline or abort. */
-  ask(challenge: ClientChallenge): Promise<ClientAnswer>;
-}
+export type { AuthMode, ChallengeChannel, ClientAnswer, ClientChallenge };
 
 export interface PullRequest extends AuthMode {
   /** The reference as the client wrote it (fromImage, with `tag` merged in). */

@@ -1,20 +1,23 @@
-// The image engine behind the API server: registry access, the data root, pull, push and local images.
+// The image service behind the API server: where Engine API requests become typed distribution operations over the
+// data root, and distribution failures become Engine API errors. Also the composition root of the engine.
 
 import type { DaemonConfig } from '../config.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../registry/retry.ts';
+import { inspectDistribution } from '../distribution/inspect.ts';
+import { login } from '../distribution/login.ts';
+import { Pull } from '../distribution/pull/pull.ts';
+import { Push } from '../distribution/push/push.ts';
+import { RegistryAccess } from '../distribution/registry-access.ts';
+import { DistributionStore } from '../distribution/store-adapter.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../distribution/transport/retry.ts';
 import { Store } from '../store/index.ts';
 import { diskUsage } from './disk-usage.ts';
-import { distributionInspect } from './distribution.ts';
-import { EngineStore } from './engine-store.ts';
+import { engineError, type Operation } from './engine-errors.ts';
 import { ImageEvents } from './events.ts';
 import { ImageArchives } from './image-archives.ts';
 import { imageHistory } from './image-history.ts';
-import type { ImageService } from './image-service.ts';
+import type { ImageService, StreamingJob } from './image-service.ts';
 import { LocalImages } from './local-images.ts';
-import { login } from './login.ts';
-import { preparePull } from './pull-service.ts';
-import { preparePushJob } from './push-service.ts';
-import { RegistryAccess } from './registry-access.ts';
+import { imageReference, operationOf, pullPlatform } from './references.ts';
 
 export interface EngineOptions {
   /** Backoff of registry retries; tests shorten it. */
@@ -44,21 +47,37 @@ export async function createImageService(
     ...(options.certsDir ? { certsDir: options.certsDir } : {}),
   });
   const events = new ImageEvents();
-  const engine = new EngineStore(store);
+  const content = new DistributionStore(store);
   const local = new LocalImages(store, events);
   const archives = new ImageArchives(store, local, events);
   return {
     store,
     events,
-    pull: (request, signal) =>
-      preparePull(
-        { access, store: engine, events, maxConcurrentDownloads: config.maxConcurrentDownloads, retry },
-        request,
-        signal,
-      ),
-    push: (request, signal) => preparePushJob({ access, catalog: engine, events }, request, signal),
-    login: (mode) => login(access, mode, AbortSignal.timeout(60_000)),
-    distributionInspect: (reference, mode, signal) => distributionInspect(access, reference, mode, signal),
+    async pull(request, signal) {
+      const reference = imageReference(request.reference);
+      const op = operationOf('pull', reference);
+      const deps = { access, store: content, maxConcurrentDownloads: config.maxConcurrentDownloads, retry };
+      const pull = await mapErrors(op, () =>
+        Pull.prepare(deps, { reference, platform: pullPlatform(request.platform), mode: request }, signal),
+      );
+      return streaming(op, async (emit, runSignal) => {
+        await pull.run(emit, runSignal);
+        events.publish('pull', pull.familiar);
+      });
+    },
+    async push(request, signal) {
+      const reference = imageReference(request.tag ? `${request.name}:${request.tag}` : request.name);
+      const op = operationOf('push', reference);
+      const push = await mapErrors(op, () =>
+        Push.prepare({ access, store: content }, { reference, mode: request }, signal),
+      );
+      return streaming(op, (emit) => push.run(emit, (tag) => events.publish('push', tag)));
+    },
+    login: (mode) => mapErrors(undefined, () => login(access, mode, AbortSignal.timeout(60_000))),
+    distributionInspect: (reference, mode, signal) => {
+      const ref = imageReference(reference);
+      return mapErrors(operationOf('inspect', ref), () => inspectDistribution(access, ref, mode, signal));
+    },
     list: (o) => local.list(o),
     inspect: (name) => local.inspect(name),
     remove: (name, o) => local.remove(name, o),
@@ -74,4 +93,16 @@ export async function createImageService(
       await store.close();
     },
   };
+}
+
+async function mapErrors<T>(op: Operation | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw engineError(err, op);
+  }
+}
+
+function streaming(op: Operation, run: StreamingJob['run']): StreamingJob {
+  return { run: (emit, signal) => mapErrors(op, () => run(emit, signal)) };
 }

@@ -13,7 +13,7 @@ import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.t
 import { compilePathPattern, InvalidPatternError, type PathPattern } from '../filters/path-match.ts';
 import { AmbiguousImageIdError, type ImageRecord, type RefRecord, type Store } from '../store/index.ts';
 import type { ImageEvents } from './events.ts';
-import { parseImageReference } from './pull-service.ts';
+import { familiarOf, imageReference } from './references.ts';
 
 /** The fields of an image config (untrusted JSON from the store) that the API shows. */
 export interface ImageConfigJson {
@@ -35,11 +35,6 @@ export interface ImageConfigJson {
 const MAX_CACHED_CONFIGS = 10_000;
 /** The longest stretch a filtered list runs without letting other requests in. */
 const FILTER_SLICE_MS = 4;
-
-/** The familiar form docker prints: alpine:latest, 127.0.0.1:5000/small:1. */
-export function familiarOf(ref: string): string {
-  return parseReference(parseReference(ref).canonical).familiar;
-}
 
 /** One listed image: its summary as GET /images/json shows it, and what the filters look at. */
 interface Listed {
@@ -191,7 +186,7 @@ export class LocalImages {
 
   async tag(name: string, repo: string, tag: string | undefined): Promise<void> {
     const { record } = this.recordOf(name);
-    const target = parseImageReference(tag ? `${repo}:${tag}` : repo);
+    const target = imageReference(tag ? `${repo}:${tag}` : repo);
     if (target.digest) throw new InvalidParameterError('refusing to create a tag with a digest reference');
     await this.#store.images.setTag(target.canonical, record.target, record.meta);
     this.#events.publish('tag', familiarOf(target.canonical));

@@ -5,8 +5,9 @@ import { isIP } from 'node:net';
 import { availableParallelism, hostname, machine, release, totalmem } from 'node:os';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../../api-spec/api-version.ts';
 import type { IndexInfo, SystemInfo, SystemVersion } from '../../api-spec/types.ts';
+import { HOST_ARCH } from '../../protocol/index.ts';
 import { type DaemonConfig, DOCKER_HUB } from '../config.ts';
-import { DAEMON_VERSION, HOST_ARCH } from './build-info.ts';
+import { DAEMON_VERSION } from './build-info.ts';
 
 export function systemVersion(): SystemVersion {
   const details = {

@@ -2,11 +2,11 @@
 // the leases that keep content alive. Opening it takes the data root's lock.
 import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { newHash, parseDigest } from './digest.ts';
 import { BlobNotFoundError, BlobTooLargeError, CorruptContentError, StoreError } from './errors.ts';
 import { BlobFetcher, type FetchBlobOptions, type FetchResult, type OpenBlob } from './fetch-blob.ts';
 import { type ExpectedBlob, Ingest } from './ingest.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
 import { DataRootLayout } from './layout.ts';
 import { LeaseManager } from './lease.ts';
 import { type DataRootLock, lockDataRoot } from './lock.ts';

@@ -1,8 +1,13 @@
-// Content digests at the store's edge. A local validator on purpose: the store must not depend on protocol/ yet.
+// Content digests at the store's edge: protocol/digest.ts's grammar, with errors naming the store's field.
 import { createHash, type Hash } from 'node:crypto';
-import { InvalidArgumentError, InvalidDigestError } from './errors.ts';
+import {
+  type DigestAlgorithm,
+  InvalidDigestError,
+  parseDigest as parseProtocolDigest,
+} from '../../protocol/index.ts';
+import { InvalidArgumentError, InvalidDigestArgumentError } from './errors.ts';
 
-export type DigestAlgorithm = 'sha256' | 'sha512';
+export type { DigestAlgorithm };
 
 export interface ParsedDigest {
   algorithm: DigestAlgorithm;
@@ -13,20 +18,18 @@ export interface ParsedDigest {
 
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
 
-/** Parses `sha256:<64 hex>` or `sha512:<128 hex>` (lower-case), naming the field and the reason when it is not. */
+/** Parses `sha256:<64 hex>` or `sha512:<128 hex>` (protocol/digest.ts's grammar), naming the field and the reason. */
 export function parseDigest(value: unknown, field = 'digest'): ParsedDigest {
-  if (typeof value !== 'string') throw new InvalidDigestError(field, 'not a string');
-  const colon = value.indexOf(':');
-  if (colon <= 0) throw new InvalidDigestError(field, `"${clip(value)}" has no "algorithm:" prefix`);
-  const algorithm = value.slice(0, colon);
-  const hex = value.slice(colon + 1);
-  if (algorithm !== 'sha256' && algorithm !== 'sha512') {
-    throw new InvalidDigestError(field, `unsupported algorithm "${clip(algorithm)}" (sha256 or sha512)`);
+  if (typeof value !== 'string') throw new InvalidDigestArgumentError(field, 'not a string');
+  try {
+    const { algorithm, hex } = parseProtocolDigest(value);
+    return { algorithm, hex, value };
+  } catch (err) {
+    if (err instanceof InvalidDigestError) {
+      throw new InvalidDigestArgumentError(field, `"${clip(value)}": ${err.message}`);
+    }
+    throw err;
   }
-  if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
-    throw new InvalidDigestError(field, `${algorithm} needs ${HEX_LENGTH[algorithm]} lower-case hex digits`);
-  }
-  return { algorithm, hex, value };
 }
 
 /** The algorithm whose hex digests have this length, for names found on disk (`<hex>.partial`). */

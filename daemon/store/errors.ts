@@ -13,8 +13,8 @@ export class InvalidArgumentError extends StoreError {
   }
 }
 
-export class InvalidDigestError extends InvalidArgumentError {
-  override readonly name = 'InvalidDigestError';
+export class InvalidDigestArgumentError extends InvalidArgumentError {
+  override readonly name = 'InvalidDigestArgumentError';
 }
 
 export class DataRootLockedError extends StoreError {

@@ -3,10 +3,11 @@
 // Swept: every other blob. Partial downloads go only when asked, and never one a lease holds or an ingest is using.
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isIndexMediaType, isManifestMediaType } from '../../protocol/index.ts';
 import type { ContentStore } from './content-store.ts';
 import { algorithmForHex, isDigestAlgorithm } from './digest.ts';
 import type { ImageIndex } from './image-index.ts';
-import { type Descriptor, isIndexMediaType, isManifestMediaType, parseContent } from './oci.ts';
+import { type Descriptor, parseContent } from './oci.ts';
 
 export interface GcOptions {
   /** Also delete partial downloads no lease holds; with `olderThanMs`, only those untouched for that long. */

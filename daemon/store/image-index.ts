@@ -10,7 +10,8 @@
 // does not list, or for another target, is dropped, and missing metadata is derived again from the blobs.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAtomicTempName, writeFileAtomic } from './atomic-file.ts';
+import { isAtomicTempName, writeFileAtomic } from '../../protocol/atomic-file.ts';
+import { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import type { ContentStore } from './content-store.ts';
 import { parseDigest } from './digest.ts';
 import {
@@ -22,11 +23,10 @@ import {
   RefNotFoundError,
 } from './errors.ts';
 import { deriveImageMeta, type ImageMeta, parseImageMeta } from './image-meta.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
 import {
   type Descriptor,
   isObject,
-  MediaTypes,
+  MEDIA_TYPES,
   type Platform,
   parseDescriptor,
   REF_NAME_ANNOTATION,
@@ -303,7 +303,7 @@ export class ImageIndex {
       );
     const index = {
       schemaVersion: 2,
-      mediaType: MediaTypes.ociIndex,
+      mediaType: MEDIA_TYPES.ociIndex,
       manifests: [...manifests, ...this.#unnamed],
     };
     await writeFileAtomic(this.#content.layout.indexFile, `${JSON.stringify(index, null, 2)}\n`);

@@ -1,5 +1,6 @@
 // What `docker images` needs to know about an image, and how to derive it from the content itself: the metadata
 // file is a cache of this, rebuilt from index.json and the blobs whenever it is missing or stale.
+import { hostPlatform, platformMatches } from '../../protocol/index.ts';
 import type { ContentStore } from './content-store.ts';
 import { parseDigest, parseSize } from './digest.ts';
 import { BlobNotFoundError, CorruptContentError, InvalidArgumentError } from './errors.ts';
@@ -53,7 +54,7 @@ export async function deriveImageMeta(
       if (child.platform && !isAttestation(child) && (await content.has(child.digest))) present.push(child);
     }
     const wanted = prefer ?? hostPlatform();
-    const chosen = present.find((c) => samePlatform(c.platform!, wanted)) ?? present[0];
+    const chosen = present.find((c) => platformMatches(c.platform, wanted)) ?? present[0];
     if (!chosen) throw new BlobNotFoundError(top.manifests[0]?.digest ?? target.digest);
     manifest = chosen;
   }
@@ -83,26 +84,6 @@ export async function deriveImageMeta(
   return meta;
 }
 
-function samePlatform(a: Platform, b: Platform): boolean {
-  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
-}
-
 function isAttestation(child: Descriptor): boolean {
   return child.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
-}
-
-const GO_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-};
-
-function hostPlatform(): Platform {
-  return {
-    os: process.platform === 'win32' ? 'windows' : process.platform,
-    architecture: GO_ARCH[process.arch] ?? process.arch,
-  };
 }

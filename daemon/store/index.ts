@@ -10,6 +10,6 @@ export { deriveImageMeta, type ImageMeta } from './image-meta.ts';
 export type { ByteSource, ExpectedBlob, Ingest, IngestWriteOptions } from './ingest.ts';
 export type { Lease, LeaseManager } from './lease.ts';
 export { type DataRootLock, lockDataRoot } from './lock.ts';
-export { type Descriptor, MediaTypes, type Platform, REF_NAME_ANNOTATION } from './oci.ts';
+export { type Descriptor, MEDIA_TYPES, type Platform, REF_NAME_ANNOTATION } from './oci.ts';
 export { parseStoredRef, type StoredRef } from './refs.ts';
 export { Store } from './store.ts';

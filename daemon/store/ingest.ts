@@ -4,7 +4,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { syncDirectory } from './atomic-file.ts';
+import { syncDirectory } from '../../protocol/atomic-file.ts';
+import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -13,7 +14,6 @@ import {
   SizeMismatchError,
   StoreError,
 } from './errors.ts';
-import type { KeyedMutex } from './keyed-mutex.ts';
 import type { DataRootLayout } from './layout.ts';
 
 export interface ExpectedBlob {

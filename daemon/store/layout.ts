@@ -1,7 +1,7 @@
 // Where everything lives under a data root. The `oci/` folder is an OCI image layout that other tools can read.
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../../protocol/atomic-file.ts';
 import type { DigestAlgorithm } from './digest.ts';
 import { CorruptLayoutError } from './errors.ts';
 

@@ -5,11 +5,11 @@
 import type { ContentStore } from './content-store.ts';
 import { digestOf } from './digest.ts';
 import { CorruptContentError } from './errors.ts';
-import { type Descriptor, MediaTypes, parseContent } from './oci.ts';
+import { type Descriptor, MEDIA_TYPES, parseContent } from './oci.ts';
 
 const OCI_TYPE_OF: Record<string, string> = {
-  [MediaTypes.dockerConfig]: MediaTypes.ociConfig,
-  [MediaTypes.dockerLayerGzip]: MediaTypes.ociLayerGzip,
+  [MEDIA_TYPES.dockerConfig]: MEDIA_TYPES.ociConfig,
+  [MEDIA_TYPES.dockerLayerGzip]: MEDIA_TYPES.ociLayerGzip,
   'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip':
     'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
@@ -22,15 +22,15 @@ export async function ensureOciView(
 ): Promise<Descriptor | undefined> {
   let view: object;
   let mediaType: string;
-  if (target.mediaType === MediaTypes.dockerManifestList) {
+  if (target.mediaType === MEDIA_TYPES.dockerManifestList) {
     const parsed = parseContent(await content.readJson(target.digest), target.mediaType, target.digest);
     if (parsed.kind !== 'index') throw new CorruptContentError(target.digest, 'not a manifest list');
-    mediaType = MediaTypes.ociIndex;
+    mediaType = MEDIA_TYPES.ociIndex;
     view = { schemaVersion: 2, mediaType, manifests: parsed.manifests };
-  } else if (target.mediaType === MediaTypes.dockerManifest) {
+  } else if (target.mediaType === MEDIA_TYPES.dockerManifest) {
     const parsed = parseContent(await content.readJson(target.digest), target.mediaType, target.digest);
     if (parsed.kind !== 'manifest') throw new CorruptContentError(target.digest, 'not an image manifest');
-    mediaType = MediaTypes.ociManifest;
+    mediaType = MEDIA_TYPES.ociManifest;
     view = { schemaVersion: 2, mediaType, config: retype(parsed.config), layers: parsed.layers.map(retype) };
   } else {
     return undefined;

@@ -1,28 +1,14 @@
 // The OCI and Docker content types the store walks, and the edge parsers that turn stored JSON into them.
+import { isIndexMediaType, isManifestMediaType, type Platform } from '../../protocol/index.ts';
 import { parseDigest, parseSize } from './digest.ts';
 import { CorruptContentError, InvalidArgumentError } from './errors.ts';
-
-export const MediaTypes = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociConfig: 'application/vnd.oci.image.config.v1+json',
-  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-} as const;
 
 /** The annotation that names an image in an OCI layout's index.json (`oci:<dir>:<name>` in skopeo). */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
-export interface Platform {
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-}
+// The vocabulary is protocol/'s; the store re-exports what its own callers name.
+export { MEDIA_TYPES } from '../../protocol/index.ts';
+export type { Platform };
 
 export interface Descriptor {
   mediaType: string;
@@ -32,14 +18,6 @@ export interface Descriptor {
   platform?: Platform;
   urls?: string[];
   artifactType?: string;
-}
-
-export function isIndexMediaType(mediaType: string | undefined): boolean {
-  return mediaType === MediaTypes.ociIndex || mediaType === MediaTypes.dockerManifestList;
-}
-
-export function isManifestMediaType(mediaType: string | undefined): boolean {
-  return mediaType === MediaTypes.ociManifest || mediaType === MediaTypes.dockerManifest;
 }
 
 /** Validates a descriptor from untrusted JSON, keeping only the fields the image spec defines. */

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RetryPolicy } from '../../daemon/registry/retry.ts';
+import type { RetryPolicy } from '../../daemon/distribution/transport/retry.ts';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { expectPullSucceeded, pullRaw, sha256File } from '../helpers/raw-pull.ts';
 import { type BuiltImage, buildImage, type LayerInfo } from '../rig/fixtures.ts';

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DaemonConfig } from '../../daemon/config.ts';
+import type { RetryPolicy } from '../../daemon/distribution/transport/retry.ts';
 import { type ClosableImageService, createImageService } from '../../daemon/images/index.ts';
 import { createLogger } from '../../daemon/log.ts';
 import { startDaemon } from '../../daemon/main.ts';
-import type { RetryPolicy } from '../../daemon/registry/retry.ts';
 
 export interface TestDaemon {
   socket: string;

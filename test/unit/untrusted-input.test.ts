@@ -13,7 +13,7 @@ import { parsePlatformJson, parsePlatformParam } from '../../daemon/server/platf
 import { checkTag, pullReference } from '../../daemon/server/references.ts';
 import { parseDigest as parseStoreDigest } from '../../daemon/store/digest.ts';
 import { StoreError } from '../../daemon/store/errors.ts';
-import { MediaTypes, parseContent } from '../../daemon/store/oci.ts';
+import { MEDIA_TYPES, parseContent } from '../../daemon/store/oci.ts';
 import { parseDigest } from '../../protocol/digest.ts';
 import { InvalidDigestError, InvalidTokenResponseError } from '../../protocol/errors.ts';
 import { parseManifest, UnsupportedManifestError } from '../../protocol/manifest.ts';
@@ -153,9 +153,9 @@ describe('token answers', () => {
 describe('manifests and indexes', () => {
   const mediaType = fc.constantFrom(
     '',
-    MediaTypes.ociManifest,
-    MediaTypes.ociIndex,
-    MediaTypes.dockerManifest,
+    MEDIA_TYPES.ociManifest,
+    MEDIA_TYPES.ociIndex,
+    MEDIA_TYPES.dockerManifest,
     'application/vnd.docker.distribution.manifest.list.v2+json',
     'application/vnd.docker.distribution.manifest.v1+prettyjws',
     'text/plain',

@@ -8,12 +8,12 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../helpers/docker-cli.ts';
 import { SMALL_ID } from '../../unit/server/fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from '../../unit/server/harness.ts';
+import { type ServerHarness, startServerHarness } from '../../unit/server/harness.ts';
 
-let t: TestDaemon;
+let t: ServerHarness;
 let dockerConfig: string;
 beforeAll(async () => {
-  t = await startTestDaemon({ config: { logLevel: 'debug' } });
+  t = await startServerHarness({ config: { logLevel: 'debug' } });
   dockerConfig = await mkdtemp(join(tmpdir(), 'dh-cli-cfg-'));
 });
 afterAll(async () => {

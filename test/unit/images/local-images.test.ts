@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidParameterError } from '../../../daemon/errors.ts';
 import { ImageEvents } from '../../../daemon/images/events.ts';
 import { LocalImages } from '../../../daemon/images/local-images.ts';
-import { type Descriptor, MediaTypes } from '../../../daemon/store/oci.ts';
+import { type Descriptor, MEDIA_TYPES } from '../../../daemon/store/oci.ts';
 import { Store } from '../../../daemon/store/store.ts';
 import { sha256 } from '../store/helpers.ts';
 
@@ -42,18 +42,18 @@ async function putImage(
       rootfs: { type: 'layers', diff_ids: [sha256(Buffer.from(`diff ${options.seed}`))] },
     }),
   );
-  const config = { mediaType: MediaTypes.ociConfig, digest: sha256(configJson), size: configJson.length };
+  const config = { mediaType: MEDIA_TYPES.ociConfig, digest: sha256(configJson), size: configJson.length };
   await store.content.putBytes(config.digest, configJson);
   const layer = {
-    mediaType: MediaTypes.ociLayerGzip,
+    mediaType: MEDIA_TYPES.ociLayerGzip,
     digest: sha256(Buffer.from(`l${options.seed}`)),
     size: 100,
   };
   const manifestJson = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config, layers: [layer] }),
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config, layers: [layer] }),
   );
   const manifest = {
-    mediaType: MediaTypes.ociManifest,
+    mediaType: MEDIA_TYPES.ociManifest,
     digest: sha256(manifestJson),
     size: manifestJson.length,
   };

@@ -3,7 +3,7 @@ import {
   InvalidGrantError,
   InvalidTokenResponseError,
   TokenRequestError,
-  UnauthorizedError,
+  TokenUnauthorizedError,
 } from '../../../protocol/errors.ts';
 import { repositoryScope } from '../../../protocol/scope.ts';
 import { fetchToken, TOKEN_RESPONSE_LIMIT } from '../../../protocol/token-client.ts';
@@ -194,9 +194,9 @@ describe('errors', () => {
   it('401 carries the token server details', async () => {
     server.answer(json(401, { details: 'incorrect username or password' }));
     const error = await failure(fetchToken({ realm, scopes: [], credential: basic }));
-    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(error).toBeInstanceOf(TokenUnauthorizedError);
     expect(error.message).toBe('unauthorized: incorrect username or password');
-    expect((error as UnauthorizedError).status).toBe(401);
+    expect((error as TokenUnauthorizedError).status).toBe(401);
   });
 
   it('401 with registry-style errors, and with an empty body', async () => {
@@ -206,8 +206,8 @@ describe('errors', () => {
     );
     server.answer((_req, res) => res.writeHead(401).end());
     const error = await failure(fetchToken({ realm, scopes: [], credential: basic }));
-    expect(error).toBeInstanceOf(UnauthorizedError);
-    expect((error as UnauthorizedError).details).toBeUndefined();
+    expect(error).toBeInstanceOf(TokenUnauthorizedError);
+    expect((error as TokenUnauthorizedError).details).toBeUndefined();
   });
 
   it('a password echoed by the server is the server’s text; our own messages never hold it', async () => {

@@ -13,17 +13,17 @@ import { ChallengeDeclinedError } from '../../../daemon/errors.ts';
 import type { ChallengeChannel, ClientAnswer, PullRequest } from '../../../daemon/images/image-service.ts';
 import { engineRequest } from '../../helpers/openapi-check.ts';
 import { FakeImageService } from './fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
 const REGISTRY = 'r.example:5000';
 const PULL_SCOPE = 'Bearer realm="https://auth.example/token",service="reg",scope="repository:small:pull"';
 const PUSH_SCOPE =
   'Bearer realm="https://auth.example/token",service="reg",scope="repository:small:pull,push",error="insufficient_scope"';
 
-let t: TestDaemon;
+let t: ServerHarness;
 let client: EngineClient;
 beforeAll(async () => {
-  t = await startTestDaemon();
+  t = await startServerHarness();
   client = new EngineClient({ socketPath: t.socket });
 });
 afterAll(async () => {
@@ -206,9 +206,9 @@ describe('the side channel', () => {
 });
 
 describe('the deadline', () => {
-  let quick: TestDaemon;
+  let quick: ServerHarness;
   beforeAll(async () => {
-    quick = await startTestDaemon({ config: { authChallengeTimeout: 1 } });
+    quick = await startServerHarness({ config: { authChallengeTimeout: 1 } });
   });
   afterAll(async () => {
     await quick.close();

@@ -6,7 +6,7 @@ import { encodeAuthConfig } from '../../../api-spec/auth-config.ts';
 import { NotFoundError, RegistryChallengeError, UnauthorizedError } from '../../../daemon/errors.ts';
 import { assertConforms, engineRequest } from '../../helpers/openapi-check.ts';
 import { FakeImageService, STANDARD_PULL, scriptedJob } from './fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
 // Real shapes (distribution's token and htpasswd challenges), plus a line with odd spacing, a tab and a quoted comma
 // that any re-serialisation would normalise.
@@ -71,9 +71,9 @@ function conforms(method: string, path: string, raw: RawResponse): void {
   assertConforms({ method, path, status, headers: raw.headers, body: raw.body });
 }
 
-let t: TestDaemon;
+let t: ServerHarness;
 beforeAll(async () => {
-  t = await startTestDaemon();
+  t = await startServerHarness();
 });
 afterAll(async () => {
   await t.close();

@@ -9,7 +9,7 @@ import { type RunningDaemon, startDaemon } from '../../../daemon/main.ts';
 import type { StreamLimits } from '../../../daemon/server/message-writer.ts';
 import { FakeImageService } from './fake-image-service.ts';
 
-export interface TestDaemon {
+export interface ServerHarness {
   socket: string;
   dir: string;
   service: FakeImageService;
@@ -19,7 +19,7 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-/** A logger that drops everything (for servers built outside startTestDaemon). */
+/** A logger that drops everything (for servers built outside startServerHarness). */
 export function quietLogger() {
   return createLogger({
     level: 'fatal',
@@ -45,9 +45,9 @@ export function testConfig(dir: string, overrides: Partial<DaemonConfig> = {}): 
   };
 }
 
-export async function startTestDaemon(
+export async function startServerHarness(
   options: { service?: FakeImageService; config?: Partial<DaemonConfig>; streamLimits?: StreamLimits } = {},
-): Promise<TestDaemon> {
+): Promise<ServerHarness> {
   const dir = await mkdtemp(join(tmpdir(), 'dh-srv-'));
   const service = options.service ?? new FakeImageService();
   const logs: string[] = [];

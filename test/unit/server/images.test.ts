@@ -2,11 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeAuthConfig } from '../../../api-spec/auth-config.ts';
 import { engineRequest } from '../../helpers/openapi-check.ts';
 import { FakeImageService, SMALL_ID, smallInspect, smallSummary } from './fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
-let t: TestDaemon;
+let t: ServerHarness;
 beforeAll(async () => {
-  t = await startTestDaemon();
+  t = await startServerHarness();
 });
 afterAll(async () => {
   await t.close();

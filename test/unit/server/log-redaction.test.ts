@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAuthConfig } from '../../../api-spec/auth-config.ts';
 import { createLogger } from '../../../daemon/log.ts';
 import { engineRequest } from '../../helpers/openapi-check.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
 const SECRETS = {
   password: 'S3cret-pass-word',
@@ -15,9 +15,9 @@ const SECRETS = {
   bearer: 'authorization-header-T0ken',
 };
 
-let t: TestDaemon;
+let t: ServerHarness;
 beforeAll(async () => {
-  t = await startTestDaemon({ config: { logLevel: 'trace' } });
+  t = await startServerHarness({ config: { logLevel: 'trace' } });
 });
 afterAll(async () => {
   await t.close();
@@ -86,7 +86,7 @@ describe('log redaction', () => {
 
 describe('request logging at info', () => {
   it('writes nothing for successful requests and an error line with the request id for a 500', async () => {
-    const quiet = await startTestDaemon({ config: { logLevel: 'info' } });
+    const quiet = await startServerHarness({ config: { logLevel: 'info' } });
     try {
       quiet.service.pushBehaviour = async () => {
         throw new Error('disk on fire');

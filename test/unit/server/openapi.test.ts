@@ -9,7 +9,7 @@ import { buildServer } from '../../../daemon/server/app.ts';
 import { listOperations, loadOpenApi, OPENAPI_PATH, routeSchema } from '../../../daemon/server/openapi.ts';
 import { engineRequest, openapiProblems } from '../../helpers/openapi-check.ts';
 import { FakeImageService } from './fake-image-service.ts';
-import { quietLogger, startTestDaemon, type TestDaemon, testConfig } from './harness.ts';
+import { quietLogger, type ServerHarness, startServerHarness, testConfig } from './harness.ts';
 
 const COMMON = {
   'api-version': '1.50',
@@ -171,9 +171,9 @@ describe('openapi.yaml', () => {
 });
 
 describe('validation derived from openapi.yaml', () => {
-  let t: TestDaemon;
+  let t: ServerHarness;
   beforeAll(async () => {
-    t = await startTestDaemon();
+    t = await startServerHarness();
   });
   afterAll(async () => {
     await t.close();

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STALLED_CLIENT_MESSAGE, type StreamLimits } from '../../../daemon/server/message-writer.ts';
 import { checkedResponse, openEngineStream, readBody } from '../../helpers/openapi-check.ts';
 import { hangingJob, imageEvent } from './fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
-let t: TestDaemon | undefined;
+let t: ServerHarness | undefined;
 afterEach(async () => {
   await t?.close();
   t = undefined;
@@ -17,7 +17,7 @@ function firstChunk(res: import('node:http').IncomingMessage): Promise<string> {
 
 describe('stream lifetime', () => {
   it('aborts the job signal when the client disconnects mid-stream', async () => {
-    t = await startTestDaemon();
+    t = await startServerHarness();
     let abortReason: unknown;
     const aborted = new Promise<void>((resolve) => {
       t!.service.pullBehaviour = async () =>
@@ -41,7 +41,7 @@ describe('stream lifetime', () => {
   });
 
   it('aborts running jobs and ends event streams when the daemon closes', async () => {
-    t = await startTestDaemon();
+    t = await startServerHarness();
     let abortReason: unknown;
     t.service.pullBehaviour = async () =>
       hangingJob((reason) => {
@@ -70,7 +70,7 @@ describe('stream lifetime', () => {
 
 describe('a client that reads slowly', () => {
   it('gets every status in order and the latest progress, not every progress update', async () => {
-    t = await startTestDaemon();
+    t = await startServerHarness();
     const UPDATES = 20_000;
     const layer = 'a1b2c3d4e5f6';
     let finished!: () => void;
@@ -126,7 +126,7 @@ const TEST_LIMITS: StreamLimits = { maxWaiting: 64, stallMs: 300, hardMaxWaiting
 
 describe('a client that reads as fast as it can', () => {
   it('gets every line of a burst of 10,000 layers announced at once', async () => {
-    t = await startTestDaemon();
+    t = await startServerHarness();
     const LAYERS = 10_000;
     const layerId = (i: number) => i.toString(16).padStart(12, '0');
     t.service.pullBehaviour = async () => ({
@@ -155,7 +155,7 @@ describe('a client that reads as fast as it can', () => {
 
 describe('a pull stream whose client stops reading', () => {
   it('is cut off once lines wait longer than the stall time, with an error line and the job aborted', async () => {
-    t = await startTestDaemon({ streamLimits: TEST_LIMITS });
+    t = await startServerHarness({ streamLimits: TEST_LIMITS });
     let abortReason: unknown;
     const aborted = new Promise<void>((resolve) => {
       t!.service.pullBehaviour = async () => ({
@@ -191,7 +191,7 @@ describe('a pull stream whose client stops reading', () => {
 
 describe('an event stream whose client stops reading', () => {
   it('is dropped once events wait longer than the stall time, instead of holding them all', async () => {
-    t = await startTestDaemon({ streamLimits: TEST_LIMITS });
+    t = await startServerHarness({ streamLimits: TEST_LIMITS });
     const events = t.service.events;
     const res = await openEngineStream(t.socket, { path: '/events' });
     res.pause();
@@ -213,7 +213,7 @@ describe('an event stream whose client stops reading', () => {
   });
 
   it('is dropped at once beyond the hard cap', async () => {
-    t = await startTestDaemon({ streamLimits: { maxWaiting: 64, stallMs: 60_000, hardMaxWaiting: 2048 } });
+    t = await startServerHarness({ streamLimits: { maxWaiting: 64, stallMs: 60_000, hardMaxWaiting: 2048 } });
     const events = t.service.events;
     const res = await openEngineStream(t.socket, { path: '/events' });
     res.pause();

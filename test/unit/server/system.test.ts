@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage, SystemInfo, SystemVersion } from '../../../api-spec/types.ts';
 import { checkedResponse, engineRequest, openEngineStream, readBody } from '../../helpers/openapi-check.ts';
 import { imageEvent } from './fake-image-service.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
-let t: TestDaemon;
+let t: ServerHarness;
 beforeAll(async () => {
-  t = await startTestDaemon({
+  t = await startServerHarness({
     config: {
       insecureRegistries: ['registry.lan:5000', '10.0.0.0/8'],
       registryMirrors: { 'docker.io': ['https://mirror.lan/'], '127.0.0.1:5000': ['http://127.0.0.1:5999/'] },

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_API_VERSION } from '../../../api-spec/api-version.ts';
 import { engineRequest } from '../../helpers/openapi-check.ts';
-import { startTestDaemon, type TestDaemon } from './harness.ts';
+import { type ServerHarness, startServerHarness } from './harness.ts';
 
-let t: TestDaemon;
+let t: ServerHarness;
 beforeAll(async () => {
-  t = await startTestDaemon();
+  t = await startServerHarness();
 });
 afterAll(async () => {
   await t.close();

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { tarEnd, tarHeader, tarPadding } from '../../../daemon/archive/tar-writer.ts';
 import type { ContentStore } from '../../../daemon/store/content-store.ts';
-import { type Descriptor, MediaTypes, type Platform } from '../../../daemon/store/oci.ts';
+import { type Descriptor, MEDIA_TYPES, type Platform } from '../../../daemon/store/oci.ts';
 import { chunks, sha256 } from './helpers.ts';
 
 export interface WrittenImage {
@@ -32,7 +32,7 @@ export async function writeImage(
   for (const tar of layerTars) {
     const gz = gzipSync(tar);
     const layer = {
-      mediaType: options.docker ? MediaTypes.dockerLayerGzip : MediaTypes.ociLayerGzip,
+      mediaType: options.docker ? MEDIA_TYPES.dockerLayerGzip : MEDIA_TYPES.ociLayerGzip,
       digest: sha256(gz),
       size: gz.length,
     };
@@ -50,7 +50,7 @@ export async function writeImage(
     }),
   );
   const config = {
-    mediaType: options.docker ? MediaTypes.dockerConfig : MediaTypes.ociConfig,
+    mediaType: options.docker ? MEDIA_TYPES.dockerConfig : MEDIA_TYPES.ociConfig,
     digest: sha256(configJson),
     size: configJson.length,
   };
@@ -58,13 +58,13 @@ export async function writeImage(
   const manifestJson = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: options.docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest,
+      mediaType: options.docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest,
       config,
       layers,
     }),
   );
   const manifest = {
-    mediaType: options.docker ? MediaTypes.dockerManifest : MediaTypes.ociManifest,
+    mediaType: options.docker ? MEDIA_TYPES.dockerManifest : MEDIA_TYPES.ociManifest,
     digest: sha256(manifestJson),
     size: manifestJson.length,
   };
@@ -83,7 +83,7 @@ export async function writeIndex(
   children: { manifest: Descriptor; platform: Platform }[],
   options: { docker?: boolean } = {},
 ): Promise<Descriptor> {
-  const mediaType = options.docker ? MediaTypes.dockerManifestList : MediaTypes.ociIndex;
+  const mediaType = options.docker ? MEDIA_TYPES.dockerManifestList : MEDIA_TYPES.ociIndex;
   const json = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,

@@ -8,7 +8,7 @@ import {
   InvalidArgumentError,
   RefNotFoundError,
 } from '../../../daemon/store/errors.ts';
-import { MediaTypes, REF_NAME_ANNOTATION } from '../../../daemon/store/oci.ts';
+import { MEDIA_TYPES, REF_NAME_ANNOTATION } from '../../../daemon/store/oci.ts';
 import { Store } from '../../../daemon/store/store.ts';
 import { blob, checkAndRemoveRoots, tempRoot } from './helpers.ts';
 import { writeImage, writeIndex } from './image-fixture.ts';
@@ -29,7 +29,7 @@ describe('ImageIndex', () => {
     const store = await Store.open(root);
     expect(await readIndexJson(root)).toEqual({
       schemaVersion: 2,
-      mediaType: MediaTypes.ociIndex,
+      mediaType: MEDIA_TYPES.ociIndex,
       manifests: [],
     });
     const image = await writeImage(store.content);
@@ -37,7 +37,7 @@ describe('ImageIndex', () => {
     await store.images.setTag('docker.io/library/alpine:3.20', image.manifest);
     expect(await readIndexJson(root)).toEqual({
       schemaVersion: 2,
-      mediaType: MediaTypes.ociIndex,
+      mediaType: MEDIA_TYPES.ociIndex,
       manifests: [
         { ...image.manifest, annotations: { [REF_NAME_ANNOTATION]: `${SMALL}:1` } },
         { ...image.manifest, annotations: { [REF_NAME_ANNOTATION]: `${SMALL}@${image.manifest.digest}` } },
@@ -211,7 +211,7 @@ describe('ImageIndex', () => {
     await expect(store.images.setTag(`${SMALL}@${blob(2).digest}`, image.manifest)).rejects.toThrow(
       /another digest/,
     );
-    const missing = { mediaType: MediaTypes.ociManifest, ...blob(100, 9) };
+    const missing = { mediaType: MEDIA_TYPES.ociManifest, ...blob(100, 9) };
     await expect(
       store.images.setTag(`${SMALL}:1`, { mediaType: missing.mediaType, digest: missing.digest, size: 100 }),
     ).rejects.toBeInstanceOf(BlobNotFoundError);
@@ -225,7 +225,7 @@ describe('ImageIndex', () => {
       seed: 31,
       platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
     });
-    const absent = { mediaType: MediaTypes.ociManifest, digest: blob(7, 7).digest, size: 7 };
+    const absent = { mediaType: MEDIA_TYPES.ociManifest, digest: blob(7, 7).digest, size: 7 };
     const index = await writeIndex(store.content, [
       { manifest: absent, platform: { os: 'linux', architecture: 'amd64' } },
       { manifest: arm.manifest, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
@@ -246,14 +246,14 @@ describe('ImageIndex', () => {
     const [record] = await store.images.setTag(`${SMALL}:docker`, image.manifest);
     expect(record!.target).toEqual(image.manifest);
     const view = record!.view!;
-    expect(view.mediaType).toBe(MediaTypes.ociManifest);
+    expect(view.mediaType).toBe(MEDIA_TYPES.ociManifest);
     const viewJson = await store.content.readJson<{
       config: { mediaType: string; digest: string };
       layers: { mediaType: string; digest: string }[];
     }>(view.digest);
-    expect(viewJson.config).toMatchObject({ mediaType: MediaTypes.ociConfig, digest: image.config.digest });
+    expect(viewJson.config).toMatchObject({ mediaType: MEDIA_TYPES.ociConfig, digest: image.config.digest });
     expect(viewJson.layers.map((l) => [l.mediaType, l.digest])).toEqual(
-      image.layers.map((l) => [MediaTypes.ociLayerGzip, l.digest]),
+      image.layers.map((l) => [MEDIA_TYPES.ociLayerGzip, l.digest]),
     );
     const [entry] = (await readIndexJson(root)).manifests;
     expect(entry).toEqual({
@@ -261,7 +261,7 @@ describe('ImageIndex', () => {
       annotations: {
         [REF_NAME_ANNOTATION]: `${SMALL}:docker`,
         'io.dockhand.target.digest': image.manifest.digest,
-        'io.dockhand.target.mediaType': MediaTypes.dockerManifest,
+        'io.dockhand.target.mediaType': MEDIA_TYPES.dockerManifest,
         'io.dockhand.target.size': String(image.manifest.size),
       },
     });

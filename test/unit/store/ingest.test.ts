@@ -7,7 +7,7 @@ import { ContentStore } from '../../../daemon/store/content-store.ts';
 import {
   DigestMismatchError,
   IncompleteBlobError,
-  InvalidDigestError,
+  InvalidDigestArgumentError,
   SizeMismatchError,
 } from '../../../daemon/store/errors.ts';
 import type { Ingest } from '../../../daemon/store/ingest.ts';
@@ -345,7 +345,7 @@ describe('Ingest', () => {
       'a'.repeat(64),
     ]) {
       const error = await store.ingest({ digest, size: 1 }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(InvalidDigestError);
+      expect(error).toBeInstanceOf(InvalidDigestArgumentError);
       expect((error as Error).message).toMatch(/^invalid digest: /);
     }
     await store.close();

@@ -1,0 +1,41 @@
+// One blob from the registry into the store: the store's single-flight, verify-while-writing ingest, fed by a Range
+// request from where a partial download stopped. A body cut mid-way is retried from the bytes already on disk;
+// challenges and verification failures are final.
+
+import type { OCIDescriptor } from '../../../api-spec/types.ts';
+import { ForwardedChallengeError } from '../errors.ts';
+import type { RepositoryClient } from '../repository-client.ts';
+import { isRetryableError, type RetryPolicy, retryDelay, sleep } from '../transport/retry.ts';
+import type { PullStore } from './pull-store.ts';
+
+export interface BlobFetch {
+  store: PullStore;
+  repo: RepositoryClient;
+  retry: RetryPolicy;
+}
+
+export async function fetchBlob(
+  f: BlobFetch,
+  blob: OCIDescriptor,
+  signal: AbortSignal,
+  onProgress: (current: number) => void,
+  onRetry: (delayMs: number) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await f.store.fetchBlob(
+        blob,
+        // The store restarts the partial when the registry ignored Range (start 0).
+        (offset, fetchSignal) => f.repo.openBlob(blob.digest, offset, fetchSignal),
+        { signal, onProgress: (current) => onProgress(current) },
+      );
+      return;
+    } catch (err) {
+      if (err instanceof ForwardedChallengeError || signal.aborted) throw err;
+      if (!isRetryableError(err) || attempt > f.retry.maxRetries) throw err;
+      const delay = retryDelay(f.retry, attempt);
+      onRetry(delay);
+      await sleep(delay, signal);
+    }
+  }
+}

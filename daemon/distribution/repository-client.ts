@@ -1,0 +1,295 @@
+// The distribution API for one repository: manifests, blobs, uploads. Reads try the configured mirrors first and
+// fall back to the origin when a mirror fails; writes go to the origin only.
+
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  describeRegistryErrors,
+  MANIFEST_ACCEPT_HEADER,
+  MAX_MANIFEST_BYTES,
+  readLimited,
+  repositoryScope,
+  type Scope,
+} from '../../protocol/index.ts';
+import type { Authorizer } from './auth/authorizer.ts';
+import type { Endpoint } from './endpoint.ts';
+import { ForwardedChallengeError, type RegistryResource, RegistryResponseError } from './errors.ts';
+import type { RetryNotice } from './transport/retry.ts';
+import {
+  type Method,
+  type RegistryRequest,
+  type RegistryResponse,
+  type RegistryTransport,
+  readCapped,
+} from './transport/transport.ts';
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface FetchedManifest extends ManifestHead {
+  bytes: Buffer;
+}
+
+export interface BlobStream {
+  body: AsyncIterable<Uint8Array>;
+  /** Where the body starts: the requested offset when the registry honoured Range, else 0. */
+  start: number;
+}
+
+export interface RepositoryClientOptions {
+  transport: RegistryTransport;
+  authorizer: Authorizer;
+  /** Mirrors to try first, then the origin (last). */
+  endpoints: Endpoint[];
+  repository: string;
+  signal?: AbortSignal;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+export class RepositoryClient {
+  readonly #o: RepositoryClientOptions;
+  /** Mirrors that failed during this operation: the rest of it goes straight to the next endpoint. */
+  readonly #downMirrors = new Set<Endpoint>();
+
+  constructor(options: RepositoryClientOptions) {
+    this.#o = options;
+  }
+
+  get origin(): Endpoint {
+    return this.#o.endpoints[this.#o.endpoints.length - 1] as Endpoint;
+  }
+
+  get repository(): string {
+    return this.#o.repository;
+  }
+
+  /** HEAD of a manifest by tag or digest: the digest without the body (an up-to-date image costs one request). */
+  async headManifest(reference: string): Promise<ManifestHead | undefined> {
+    const response = await this.#read('HEAD', 'manifest', `manifests/${reference}`, {
+      accept: MANIFEST_ACCEPT_HEADER,
+    });
+    await response.body.dump();
+    const digest = header(response, 'docker-content-digest');
+    const mediaType = header(response, 'content-type');
+    if (!digest || !mediaType) return undefined;
+    return {
+      digest,
+      mediaType: mediaType.split(';')[0]?.trim() ?? mediaType,
+      size: Number(header(response, 'content-length') ?? 0),
+    };
+  }
+
+  async getManifest(reference: string): Promise<FetchedManifest> {
+    const response = await this.#read('GET', 'manifest', `manifests/${reference}`, {
+      accept: MANIFEST_ACCEPT_HEADER,
+    });
+    const length = Number(header(response, 'content-length') ?? 0);
+    if (length > MAX_MANIFEST_BYTES) {
+      await response.body.dump();
+      throw new Error(`manifest ${reference} is ${length} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+    }
+    const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, `manifest ${reference}`);
+    const algorithm = reference.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+    if (reference.includes(':') && reference !== digest) {
+      throw new Error(`manifest verification failed for digest ${reference}: got ${digest}`);
+    }
+    const mediaType = header(response, 'content-type')?.split(';')[0]?.trim() ?? '';
+    return { digest, mediaType: mediaType || mediaTypeOf(bytes), size: bytes.length, bytes };
+  }
+
+  /** Opens a blob body from `offset` (a Range request), for resuming a partial download. */
+  async openBlob(digest: string, offset: number, signal?: AbortSignal): Promise<BlobStream> {
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal);
+    return { body: response.body, start: response.statusCode === 206 ? offset : 0 };
+  }
+
+  async blobExists(digest: string): Promise<boolean> {
+    const response = await this.#send(this.origin, {
+      method: 'HEAD',
+      path: this.#path(`blobs/${digest}`),
+      scopes: this.#scopes('pull', 'push'),
+    });
+    await response.body.dump();
+    if (response.statusCode === 404) return false;
+    if (response.statusCode >= 200 && response.statusCode < 300) return true;
+    throw await responseError(this.origin.host, response, `HEAD blob ${digest}`, 'HEAD', 'blob');
+  }
+
+  /** Cross-repository mount. Resolves true when mounted; false when the registry opened an upload instead. */
+  async mountBlob(digest: string, from: string): Promise<boolean> {
+    const path = `${this.#path('blobs/uploads/')}?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    const response = await this.#send(this.origin, {
+      method: 'POST',
+      path,
+      scopes: [...this.#scopes('pull', 'push'), repositoryScope(from, ['pull'])],
+      headers: { 'content-length': '0' },
+      replayable: true,
+    });
+    await response.body.dump();
+    if (response.statusCode === 201) return true;
+    // A 202 opened an upload session instead; it is left to expire, since cancelling needs the delete scope.
+    if (response.statusCode === 202) return false;
+    throw await responseError(this.origin.host, response, `mount ${digest} from ${from}`, 'POST', 'upload');
+  }
+
+  /** Monolithic upload: POST for a session, then PUT the whole blob with its digest. */
+  async uploadBlob(digest: string, size: number, body: () => AsyncIterable<Uint8Array>): Promise<void> {
+    const location = await this.#startUpload(digest);
+    const put = await this.#send(this.origin, {
+      method: 'PUT',
+      path: location,
+      scopes: this.#scopes('pull', 'push'),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: () => Readable.from(body()),
+      replayable: false,
+    });
+    if (put.statusCode !== 201)
+      throw await responseError(this.origin.host, put, `upload ${digest}`, 'PUT', 'upload');
+    await put.body.dump();
+  }
+
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<string | undefined> {
+    const response = await this.#send(this.origin, {
+      method: 'PUT',
+      path: this.#path(`manifests/${reference}`),
+      scopes: this.#scopes('pull', 'push'),
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+      body: () => bytes,
+      replayable: true,
+    });
+    if (response.statusCode !== 201)
+      throw await responseError(this.origin.host, response, `put manifest ${reference}`, 'PUT', 'manifest');
+    await response.body.dump();
+    return header(response, 'docker-content-digest');
+  }
+
+  /**
+   * Opens an upload session so the push scope is challenged now, before a stream has started. The session is left
+   * to expire: cancelling it would need the delete scope.
+   */
+  async probeUpload(): Promise<void> {
+    await this.#startUpload('');
+  }
+
+  /** POST uploads/: the session's PUT URL, carrying `digest` when one is given. */
+  async #startUpload(digest: string): Promise<string> {
+    const start = await this.#send(this.origin, {
+      method: 'POST',
+      path: this.#path('blobs/uploads/'),
+      scopes: this.#scopes('pull', 'push'),
+      headers: { 'content-length': '0' },
+      replayable: true,
+    });
+    if (start.statusCode !== 202)
+      throw await responseError(this.origin.host, start, `start upload ${digest}`.trim(), 'POST', 'upload');
+    await start.body.dump();
+    return uploadUrl(start, digest);
+  }
+
+  /** GET /v2/ for login: the one place a ping is the request itself. */
+  async checkLogin(): Promise<void> {
+    const response = await this.#send(this.origin, { method: 'GET', path: '/v2/', scopes: [] });
+    await response.body.dump();
+    if (response.statusCode !== 200)
+      throw await responseError(this.origin.host, response, 'GET /v2/', 'GET', 'ping');
+  }
+
+  #path(suffix: string): string {
+    return `/v2/${this.#o.repository}/${suffix}`;
+  }
+
+  #scopes(...actions: string[]): Scope[] {
+    return [repositoryScope(this.#o.repository, actions)];
+  }
+
+  #send(endpoint: Endpoint, request: Omit<RegistryRequest, 'repository'>): Promise<RegistryResponse> {
+    return this.#o.transport.send(endpoint, this.#o.authorizer, {
+      ...request,
+      repository: this.#o.repository,
+      ...(this.#o.signal && !request.signal ? { signal: this.#o.signal } : {}),
+      ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}),
+    });
+  }
+
+  /** A pull-side read: mirrors first; a failing mirror falls back to the next, the origin's answer is final. */
+  async #read(
+    method: Method,
+    resource: RegistryResource,
+    suffix: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ) {
+    const endpoints = this.#o.endpoints.filter((e) => !this.#downMirrors.has(e));
+    for (let i = 0; ; i++) {
+      const endpoint = endpoints[i] as Endpoint;
+      const last = i === endpoints.length - 1;
+      try {
+        const response = await this.#send(endpoint, {
+          method,
+          path: this.#path(suffix),
+          scopes: this.#scopes('pull'),
+          headers,
+          ...(signal ? { signal } : {}),
+          // A mirror is not retried: the origin behind it is the better second try.
+          ...(last ? {} : { replayable: false }),
+        });
+        if (response.statusCode >= 200 && response.statusCode < 300) return response;
+        if (last) throw await responseError(endpoint.host, response, `${method} ${suffix}`, method, resource);
+        if (response.statusCode >= 500) this.#downMirrors.add(endpoint);
+        await response.body.dump();
+      } catch (err) {
+        // A mirror's challenge is forwarded in clientAuth mode: the client can answer for the mirror host.
+        if (last || err instanceof ForwardedChallengeError || signal?.aborted || this.#o.signal?.aborted)
+          throw err;
+        this.#downMirrors.add(endpoint);
+      }
+    }
+  }
+}
+
+function header(response: RegistryResponse, name: string): string | undefined {
+  const v = response.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function uploadUrl(response: RegistryResponse, digest: string): string {
+  const location = header(response, 'location');
+  if (!location) throw new Error('registry opened an upload without a Location');
+  const url = new URL(location, response.url);
+  if (digest) url.searchParams.set('digest', digest);
+  return url.toString();
+}
+
+async function responseError(
+  host: string,
+  response: RegistryResponse,
+  what: string,
+  method: Method,
+  resource: RegistryResource,
+): Promise<RegistryResponseError> {
+  const body = await readCapped(response.body, 16 * 1024);
+  const { code, text } = describeRegistryErrors(body);
+  return new RegistryResponseError(
+    host,
+    response.statusCode,
+    code,
+    text ?? `${what}: HTTP ${response.statusCode}`,
+    method,
+    resource,
+  );
+}
+
+/** Some registries omit Content-Type; the manifest's own mediaType field then says what it is. */
+function mediaTypeOf(bytes: Buffer): string {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    return typeof parsed.mediaType === 'string' ? parsed.mediaType : '';
+  } catch {
+    return '';
+  }
+}
