@@ -1,6 +1,6 @@
 // A real dockerd as the reference engine for the API section, started by hand only if it is installed (the bench
 // never installs it: `apt-get install docker.io` gives Debian's 20.10 as /usr/sbin/dockerd; its CLI lands in
-// /usr/bin/docker, while the tests call /usr/local/bin/docker by its full path). vfs storage and no networking:
+// /usr/bin/docker, after /usr/local/bin on PATH, and DOCKHAND_DOCKER_CLI pins the tests' CLI). vfs storage and no networking:
 // nothing on the host is touched beyond its own folders, and it pulls the bench's images from the loopback registry
 // (127.0.0.0/8 is insecure by default, so plain HTTP works without flags).
 import { existsSync } from 'node:fs';

@@ -36,10 +36,6 @@ export function parseDigest(s: string): Digest {
   return { algorithm, hex };
 }
 
-export function formatDigest(digest: Digest): string {
-  return `${digest.algorithm}:${digest.hex}`;
-}
-
 /** True when `s` parses as a supported digest. */
 export function isDigest(s: string): boolean {
   try {

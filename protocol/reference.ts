@@ -46,7 +46,6 @@ const digestPattern = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a
 
 const REFERENCE = new RegExp(`^(${namePattern})(?::(${tagPattern}))?(?:@(${digestPattern}))?$`);
 const ANCHORED_NAME = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
-const ANCHORED_TAG = new RegExp(`^${tagPattern}$`);
 const ANCHORED_IDENTIFIER = /^[a-f0-9]{64}$/;
 
 const FORMAT_MESSAGE = 'invalid reference format';
@@ -198,17 +197,6 @@ export function familiarCanonical(ref: ReferenceParts): string {
   return familiarString(
     ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: DEFAULT_TAG } : ref,
   );
-}
-
-/** The same reference with another tag (and no digest), validated. */
-export function withTag(ref: Reference, tag: string): Reference {
-  if (!ANCHORED_TAG.test(tag)) throw new InvalidReferenceError(tag, 'format', 'invalid tag format');
-  return build(ref.domain, ref.path, tag, undefined);
-}
-
-/** The repository path on the registry (`library/alpine`), as used in `/v2/<path>/...` and in scopes. */
-export function repositoryOf(ref: Pick<Reference, 'path'>): string {
-  return ref.path;
 }
 
 /** The network host[:port] that serves a reference domain: `docker.io` lives on `registry-1.docker.io`. */

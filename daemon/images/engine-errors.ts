@@ -1,5 +1,5 @@
-// Registry-access failures given the Engine API status and wording dockerd uses (real-registry-facts.md, errors
-// table). Classified by type and typed fields only; this is the one place distribution errors meet Engine API ones.
+// Registry-access failures given the Engine API status and wording dockerd 20.10 uses, checked against real
+// registries. Classified by type and typed fields only; the one place distribution errors meet Engine API ones.
 
 import {
   InvalidGrantError,

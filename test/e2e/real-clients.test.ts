@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { docker } from '../helpers/docker-cli.ts';
+import { PYTHON } from '../rig/packages.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { type SeededImages, seedImages } from '../rig/seed.ts';
 import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
@@ -143,7 +144,7 @@ describe('docker-py (Debian python3-docker)', () => {
       'print(json.dumps({"pulled": img.tags, "listed": [t for i in c.images.list() for t in i.tags]}))',
     ].join('\n');
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/python3', ['-c', script], { timeout: 60_000 }, (err, stdout, stderr) =>
+      execFile(PYTHON, ['-c', script], { timeout: 60_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );

@@ -12,7 +12,11 @@ export interface Tool {
   present(): boolean;
 }
 
-const PYTHON = '/usr/bin/python3';
+/**
+ * Debian's interpreter, which python3-docker is installed for (a pyenv or venv python3 earlier on PATH would not
+ * see it); DOCKHAND_PYTHON overrides it.
+ */
+export const PYTHON = process.env['DOCKHAND_PYTHON'] ?? '/usr/bin/python3';
 const FIND_DOCKER = "import importlib.util, sys; sys.exit(importlib.util.find_spec('docker') is None)";
 
 /** Absolute path of an executable found on PATH (or the given absolute path), else undefined. */

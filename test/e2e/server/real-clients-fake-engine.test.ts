@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../../helpers/docker-cli.ts';
+import { PYTHON } from '../../rig/packages.ts';
 import { SMALL_ID } from '../../unit/server/fake-image-service.ts';
 import { type ServerHarness, startServerHarness } from '../../unit/server/harness.ts';
 
@@ -118,7 +119,7 @@ describe('docker-py (Debian python3-docker)', () => {
       'print(json.dumps({"api": v["ApiVersion"], "os": v["Os"], "tags": [i.tags for i in c.images.list()]}))',
     ].join('\n');
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/python3', ['-c', script], { timeout: 60_000 }, (err, stdout, stderr) =>
+      execFile(PYTHON, ['-c', script], { timeout: 60_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );

@@ -1,5 +1,5 @@
-// The shared vectors (/work/shared/docs/vectors), copied beside the tests so the repository tests itself
-// without the shared folder.
+// Test vectors for the protocol parsers (references, WWW-Authenticate, scopes, token responses), kept as JSON beside
+// the tests.
 import { readFileSync } from 'node:fs';
 
 export function loadVectors<T>(file: string): T {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonStartError, startDaemon } from '../../../daemon/main.ts';
 import { engineRequest } from '../../helpers/openapi-check.ts';
+import { PYTHON } from '../../rig/packages.ts';
 import { FakeImageService } from './fake-image-service.ts';
 import { quietLogger, testConfig } from './harness.ts';
 
@@ -22,11 +23,7 @@ const start = (hosts: Parameters<typeof testConfig>[1]) =>
 
 /** A socket file left behind by a process that died without unlinking it (python binds and exits). */
 function staleSocket(path: string): void {
-  execFileSync('/usr/bin/python3', [
-    '-c',
-    'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
-    path,
-  ]);
+  execFileSync(PYTHON, ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path]);
 }
 
 describe('startDaemon sockets', () => {
