@@ -1,6 +1,7 @@
 // docker save and docker load over the data root: names resolved to their manifests for save, and a loaded archive's
 // images tagged only once every blob they need is committed (see daemon/archive/).
 import { Readable } from 'node:stream';
+import { parseReference, type Reference } from '../../protocol/index.ts';
 import { stageArchive } from '../archive/load.ts';
 import { type ArchiveImage, writeImageArchive } from '../archive/save.ts';
 import type { Store } from '../store/index.ts';
@@ -24,12 +25,13 @@ export class ImageArchives {
   /**
    * The archive of the named images, as a stream. Every name is resolved first (a missing one is a 404 before any
    * byte), and a lease keeps the blobs until the stream ends. A tag or digest reference saves that reference's
-   * manifest; an image ID saves the image's most recently tagged manifest with all its tags.
+   * manifest, a repository name all its tags; an image ID saves the image's most recently tagged manifest with all
+   * its tags.
    */
   async save(names: string[]): Promise<Readable> {
     const images: ArchiveImage[] = [];
     const byManifest = new Map<string, ArchiveImage>();
-    for (const name of names) {
+    for (const name of names.flatMap((n) => this.#repositoryTags(n) ?? [n])) {
       const { image, record, named } = this.#local.recordOf(name);
       const content = await platformManifestOf(this.#store, record);
       let entry = byManifest.get(content.manifest.digest);
@@ -51,6 +53,22 @@ export class ImageArchives {
     const stream = Readable.from(writeImageArchive(this.#store.content, images), { objectMode: false });
     stream.once('close', () => lease.release());
     return stream;
+  }
+
+  /** A repository name without tag or digest stands for all its tags, as in docker save; undefined otherwise. */
+  #repositoryTags(name: string): string[] | undefined {
+    let ref: Reference;
+    try {
+      ref = parseReference(name);
+    } catch {
+      return undefined;
+    }
+    if (ref.tag !== undefined || ref.digest !== undefined) return undefined;
+    const tags = this.#store.images
+      .refs()
+      .filter((r) => r.kind === 'tag' && r.name === ref.name)
+      .map((r) => r.ref);
+    return tags.length > 0 ? tags.sort() : undefined;
   }
 
   /**

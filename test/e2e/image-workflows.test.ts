@@ -98,6 +98,12 @@ describe('docker save and docker load', () => {
       );
     }
 
+    // A repository name saves every tag of it.
+    const repoFile = join(work, 'repo.tar');
+    expect((await run('save', '-o', repoFile, `${registry.host}/${images.small.repository}`)).code).toBe(0);
+    const { stdout: manifest } = await execFileAsync('tar', ['-xOf', repoFile, 'manifest.json']);
+    expect(JSON.parse(manifest)).toMatchObject([{ RepoTags: [ref] }]);
+
     expect((await run('rmi', ref)).code).toBe(0);
     const load = await run('load', '-i', file);
     expect(load.stderr).toBe('');
