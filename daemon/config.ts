@@ -6,6 +6,7 @@ import { loadConfigFile } from './config/file.ts';
 import { DAEMON_USAGE, parseDaemonFlags } from './config/flags.ts';
 import type { DaemonSettings, SettingsContext } from './config/settings.ts';
 import type { ListenAddress, LogLevel } from './config/values.ts';
+import { DEFAULT_LIMITS } from './distribution/transport/transport.ts';
 
 export type { ListenAddress, LogLevel };
 export { ConfigError, DAEMON_USAGE };
@@ -26,6 +27,14 @@ export interface DaemonConfig {
   certsDir: string;
   /** Seconds a challenge put in a stream (authChannel) waits for the client's answer. */
   authChallengeTimeout: number;
+  /** Registry access limits (README, "Registry limits"). */
+  registryRetries: number;
+  /** Seconds. */
+  registryTimeout: number;
+  /** Seconds. */
+  registryIdleTimeout: number;
+  /** Bytes per second; 0 for none. */
+  registryMinRate: number;
 }
 
 export type DaemonArgs = { help: true } | { help: false; config: DaemonConfig };
@@ -82,5 +91,11 @@ export function resolveDaemonConfig(
     logLevel: flags.logLevel ?? file.logLevel ?? 'info',
     certsDir: flags.certsDir ?? file.certsDir ?? DEFAULT_CERTS_DIR,
     authChallengeTimeout: flags.authChallengeTimeout ?? file.authChallengeTimeout ?? 60,
+    registryRetries: flags.registryRetries ?? file.registryRetries ?? DEFAULT_LIMITS.retry.maxRetries,
+    registryTimeout: flags.registryTimeout ?? file.registryTimeout ?? DEFAULT_LIMITS.requestTimeoutMs / 1000,
+    registryIdleTimeout:
+      flags.registryIdleTimeout ?? file.registryIdleTimeout ?? DEFAULT_LIMITS.idleTimeoutMs / 1000,
+    registryMinRate:
+      flags.registryMinRate ?? file.registryMinRate ?? DEFAULT_LIMITS.transferRate.minBytesPerSecond,
   };
 }

@@ -9,7 +9,8 @@
 //     refused, unless it is the registry's own host (same address, any port), or both are loopback: a local
 //     registry often runs its token server on another local port.
 //
-// DNS names that resolve to such addresses are not caught here (go-containerregistry#2440 has the same gap).
+// A realm's DNS name is not resolved here (go-containerregistry#2440 has the same gap); redirect targets are resolved
+// by the daemon and each address is checked with addressRefusal.
 import { BlockList, isIP } from 'node:net';
 import { RealmRefusedError } from './errors.ts';
 
@@ -20,7 +21,7 @@ export interface RegistryEndpoint {
   secure: boolean;
 }
 
-type AddressClass = 'loopback' | 'link-local' | 'private' | 'unspecified';
+export type AddressClass = 'loopback' | 'link-local' | 'private' | 'unspecified';
 
 function blockList(ranges: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
   const list = new BlockList();
@@ -138,15 +139,32 @@ export function checkRealm(realm: string, registry: RegistryEndpoint): URL {
       `token realm ${shown(url)} refused: it embeds credentials`,
     );
   }
-  const realmHost = classify(bareHost(url.hostname));
-  if (realmHost.class === undefined) return url;
-  const registryHost = classify(registryHostname(registry.host));
-  const sameHost = realmHost.address === registryHost.address;
-  const bothLoopback = realmHost.class === 'loopback' && registryHost.class === 'loopback';
-  if (sameHost || bothLoopback) return url;
+  const refusal = addressRefusal(url.hostname, registry.host);
+  if (refusal === undefined) return url;
   throw new RealmRefusedError(
     shown(url),
-    realmHost.class,
-    `token realm ${shown(url)} refused: ${bareHost(url.hostname)} is ${WHY[realmHost.class]} and not the registry host ${registry.host}`,
+    refusal.class,
+    `token realm ${shown(url)} refused: ${refusal.message}`,
   );
+}
+
+/**
+ * Why a host (a name or an address a name resolved to) may not be contacted on a registry's say-so: the same
+ * address classes as a realm (redirect targets are held to them too), with the same exceptions (the registry's own
+ * address, or both on loopback). Undefined when it may.
+ */
+export function addressRefusal(
+  hostname: string,
+  registryHost: string,
+): { class: AddressClass; message: string } | undefined {
+  const target = classify(bareHost(hostname));
+  if (target.class === undefined) return undefined;
+  const registry = classify(registryHostname(registryHost));
+  const sameHost = target.address === registry.address;
+  const bothLoopback = target.class === 'loopback' && registry.class === 'loopback';
+  if (sameHost || bothLoopback) return undefined;
+  return {
+    class: target.class,
+    message: `${bareHost(hostname)} is ${WHY[target.class]} and not the registry host ${registryHost}`,
+  };
 }

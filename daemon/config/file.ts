@@ -8,6 +8,7 @@ import {
   parseListenAddress,
   parseLogLevel,
   parseMirrorUrl,
+  parseNonNegativeInt,
   parsePositiveInt,
   parseRegistryHost,
 } from './values.ts';
@@ -34,6 +35,14 @@ const KEYS: Record<string, Setting | 'mirrors'> = {
   certsDir: 'certsDir',
   'auth-challenge-timeout': 'authChallengeTimeout',
   authChallengeTimeout: 'authChallengeTimeout',
+  'registry-retries': 'registryRetries',
+  registryRetries: 'registryRetries',
+  'registry-timeout': 'registryTimeout',
+  registryTimeout: 'registryTimeout',
+  'registry-idle-timeout': 'registryIdleTimeout',
+  registryIdleTimeout: 'registryIdleTimeout',
+  'registry-min-rate': 'registryMinRate',
+  registryMinRate: 'registryMinRate',
 };
 
 export async function loadConfigFile(path: string, ctx: SettingsContext): Promise<DaemonSettings> {
@@ -89,6 +98,18 @@ export function parseConfigObject(json: unknown, path: string, ctx: SettingsCont
         break;
       case 'authChallengeTimeout':
         out.authChallengeTimeout = parsePositiveInt(value, source);
+        break;
+      case 'registryRetries':
+        out.registryRetries = parseNonNegativeInt(value, source);
+        break;
+      case 'registryTimeout':
+        out.registryTimeout = parsePositiveInt(value, source);
+        break;
+      case 'registryIdleTimeout':
+        out.registryIdleTimeout = parsePositiveInt(value, source);
+        break;
+      case 'registryMinRate':
+        out.registryMinRate = parseNonNegativeInt(value, source);
         break;
       case 'logLevel':
         out.logLevel = parseLogLevel(nonEmptyString(value, source), source);

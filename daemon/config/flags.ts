@@ -8,6 +8,7 @@ import {
   parseListenAddress,
   parseLogLevel,
   parseMirrorUrl,
+  parseNonNegativeInt,
   parsePositiveInt,
 } from './values.ts';
 
@@ -20,6 +21,10 @@ const OPTIONS = {
   'log-level': { type: 'string', short: 'l' },
   'certs-dir': { type: 'string' },
   'auth-challenge-timeout': { type: 'string' },
+  'registry-retries': { type: 'string' },
+  'registry-timeout': { type: 'string' },
+  'registry-idle-timeout': { type: 'string' },
+  'registry-min-rate': { type: 'string' },
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -41,6 +46,11 @@ Options:
       --auth-challenge-timeout SECONDS
                                       How long a pull or push waits for its client to answer a registry
                                       challenge raised mid-stream (default 60)
+      --registry-retries N            Retries of a failed registry request, with backoff (default 4)
+      --registry-timeout SECONDS      Deadline of one registry request until its answer, retries included
+                                      (default 120)
+      --registry-idle-timeout SECONDS Longest wait for a connection, headers or the next body bytes (default 30)
+      --registry-min-rate BYTES       Minimum blob download rate over 30 s, in bytes/s; 0 for none (default 1024)
   -l, --log-level LEVEL               fatal, error, warn, info, debug or trace (default info)
       --config FILE                   JSON file with the same keys (kebab-case as in daemon.json, or camelCase),
                                       plus "registryMirrors": {"host:port": ["http://mirror"]}; flags win
@@ -91,6 +101,17 @@ export function parseDaemonFlags(argv: string[], ctx: SettingsContext): ParsedFl
       '--auth-challenge-timeout',
     );
   }
+  if (values['registry-retries'] !== undefined)
+    settings.registryRetries = parseNonNegativeInt(values['registry-retries'], '--registry-retries');
+  if (values['registry-timeout'] !== undefined)
+    settings.registryTimeout = parsePositiveInt(values['registry-timeout'], '--registry-timeout');
+  if (values['registry-idle-timeout'] !== undefined)
+    settings.registryIdleTimeout = parsePositiveInt(
+      values['registry-idle-timeout'],
+      '--registry-idle-timeout',
+    );
+  if (values['registry-min-rate'] !== undefined)
+    settings.registryMinRate = parseNonNegativeInt(values['registry-min-rate'], '--registry-min-rate');
   if (values['log-level'] !== undefined)
     settings.logLevel = parseLogLevel(values['log-level'], '--log-level');
   const out: ParsedFlags = { help: values.help === true, settings };

@@ -14,6 +14,14 @@ export interface DaemonSettings {
   certsDir?: string;
   /** Seconds a challenge put in a stream waits for the client's answer on the side channel. */
   authChallengeTimeout?: number;
+  /** Retries of a failed registry request (0: none). */
+  registryRetries?: number;
+  /** Seconds a registry request may take until its answer's headers, retries included. */
+  registryTimeout?: number;
+  /** Seconds without progress (connecting, waiting for headers, between body chunks) before a try fails. */
+  registryIdleTimeout?: number;
+  /** Bytes per second a blob download must keep up over 30 s (0: no minimum). */
+  registryMinRate?: number;
 }
 
 /** What parsing a setting needs to know about the environment. */

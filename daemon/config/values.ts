@@ -82,6 +82,14 @@ export function parsePositiveInt(value: unknown, source: string): number {
   return n;
 }
 
+export function parseNonNegativeInt(value: unknown, source: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new ConfigError(source, `"${String(value)}" must be a non-negative integer`);
+  }
+  return n;
+}
+
 export function parseLogLevel(value: string, source: string): LogLevel {
   const v = value.trim().toLowerCase();
   const level = v === 'warning' ? 'warn' : v;

@@ -32,7 +32,7 @@ export async function resolveEndpoint(domain: string, options: EndpointOptions):
     options.insecureRegistries.includes(host) ||
     (await inInsecureCidr(hostName(host), options.insecureRegistries));
   if (insecure) return { host, origin: `http://${host}`, secure: false };
-  const ca = options.certsDir ? await readCaFiles(join(options.certsDir, host)) : undefined;
+  const ca = options.certsDir ? await readCaFiles(options.certsDir, host) : undefined;
   return { host, origin: `https://${host}`, secure: true, ...(ca && ca.length > 0 ? { ca } : {}) };
 }
 
@@ -55,7 +55,9 @@ async function inInsecureCidr(name: string, entries: string[]): Promise<boolean>
   return addresses.some((a) => cidrs.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'));
 }
 
-async function readCaFiles(dir: string): Promise<string[]> {
+/** The PEM CAs in certs.d/<host:port>/*.crt (none when the folder is absent). */
+export async function readCaFiles(certsDir: string, host: string): Promise<string[]> {
+  const dir = join(certsDir, host);
   let names: string[];
   try {
     names = await readdir(dir);
@@ -64,4 +66,10 @@ async function readCaFiles(dir: string): Promise<string[]> {
   }
   const crts = names.filter((n) => n.endsWith('.crt')).sort();
   return Promise.all(crts.map((n) => readFile(join(dir, n), 'utf8')));
+}
+
+/** The endpoint a URL belongs to: the request's own, or (a redirect target) its origin with no CA of its own. */
+export function endpointOf(endpoint: Endpoint, url: URL): Endpoint {
+  if (url.origin === endpoint.origin) return endpoint;
+  return { host: url.host, origin: url.origin, secure: url.protocol === 'https:' };
 }

@@ -40,8 +40,37 @@ export class RegistryResponseError extends Error {
     message: string,
     readonly method: string,
     readonly resource: RegistryResource,
+    /** The registry's Retry-After, for a status worth retrying. */
+    readonly retryAfter?: string,
   ) {
     super(message);
+  }
+}
+
+/** A redirect the daemon will not follow; the target got no request. */
+export class RedirectRefusedError extends Error {
+  override readonly name = 'RedirectRefusedError';
+  constructor(
+    readonly registry: string,
+    target: URL,
+    readonly reason: string,
+  ) {
+    // The target as shown: origin and path, never a query (pre-signed URLs carry credentials there).
+    super(
+      `redirect from ${registry} to ${target.protocol}//${target.host}${target.pathname} refused: ${reason}`,
+    );
+  }
+}
+
+/** A request got no answer within its overall deadline (retries included). */
+export class RegistryTimeoutError extends Error {
+  override readonly name = 'RegistryTimeoutError';
+  constructor(
+    method: string,
+    url: URL,
+    readonly ms: number,
+  ) {
+    super(urlErrorMessage(method, url, `no answer within ${ms / 1000}s (registry request timeout)`));
   }
 }
 

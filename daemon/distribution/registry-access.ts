@@ -11,8 +11,8 @@ import { credentialHost } from './auth/credentials.ts';
 import { ForwardingAuthorizer } from './auth/forwarding-authorizer.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
 import { RepositoryClient } from './repository-client.ts';
-import type { RetryNotice, RetryPolicy } from './transport/retry.ts';
-import { RegistryTransport } from './transport/transport.ts';
+import type { RetryNotice } from './transport/retry.ts';
+import { RegistryTransport, type TransportLimits } from './transport/transport.ts';
 
 export interface RegistryAccessOptions {
   insecureRegistries: string[];
@@ -21,7 +21,7 @@ export interface RegistryAccessOptions {
   /** Mirrors per registry host[:port], from the config file. */
   mirrorsByHost: Record<string, string[]>;
   certsDir?: string;
-  retry: RetryPolicy;
+  limits?: Partial<TransportLimits>;
   clientId: string;
 }
 
@@ -33,21 +33,31 @@ export class RegistryAccess {
 
   constructor(options: RegistryAccessOptions) {
     this.#o = options;
-    this.transport = new RegistryTransport({ retry: options.retry, userAgent: 'dockhand/0.1' });
+    this.transport = new RegistryTransport({
+      userAgent: 'dockhand/0.1',
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.certsDir ? { certsDir: options.certsDir } : {}),
+    });
   }
 
   async close(): Promise<void> {
     await this.transport.close();
   }
 
-  authorizer(mode: AuthMode, domain: string, login?: ClassicAuthorizerOptions['login']): Authorizer {
-    const host = credentialHost(mode.auth, domain);
+  /** Credentials go to the origin their host resolves to (scheme included), never to the same host elsewhere. */
+  async authorizer(
+    mode: AuthMode,
+    domain: string,
+    login?: ClassicAuthorizerOptions['login'],
+  ): Promise<Authorizer> {
+    const credentialOrigin = (await resolveEndpoint(credentialHost(mode.auth, domain), this.#o)).origin;
     return mode.clientAuth
-      ? new ForwardingAuthorizer(mode.auth, host, this.#memory)
+      ? new ForwardingAuthorizer(mode.auth, credentialOrigin, this.#memory)
       : new ClassicAuthorizer({
           auth: mode.auth,
-          credentialHost: host,
+          credentialOrigin,
           memory: this.#memory,
+          fetchToken: (request, registry) => this.transport.tokens.fetch(request, registry),
           // A login must reach the token server to get its refresh token, so it never reads the shared cache.
           tokens: login ? new TokenCache() : this.#tokens,
           clientId: this.#o.clientId,
@@ -70,7 +80,7 @@ export class RegistryAccess {
     const mirrors = options.mirrors === false ? [] : await this.#mirrors(domain);
     return new RepositoryClient({
       transport: this.transport,
-      authorizer: this.authorizer(mode, domain, options.login),
+      authorizer: await this.authorizer(mode, domain, options.login),
       endpoints: [...mirrors, origin],
       repository,
       ...(options.signal ? { signal: options.signal } : {}),

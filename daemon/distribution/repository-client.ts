@@ -14,14 +14,10 @@ import {
 import type { Authorizer } from './auth/authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
 import { ForwardedChallengeError, type RegistryResource, RegistryResponseError } from './errors.ts';
+import { readCapped } from './transport/read-body.ts';
 import type { RetryNotice } from './transport/retry.ts';
-import {
-  type Method,
-  type RegistryRequest,
-  type RegistryResponse,
-  type RegistryTransport,
-  readCapped,
-} from './transport/transport.ts';
+import type { Secrets } from './transport/sanitize.ts';
+import type { Method, RegistryRequest, RegistryResponse, RegistryTransport } from './transport/transport.ts';
 
 export interface ManifestHead {
   digest: string;
@@ -104,8 +100,12 @@ export class RepositoryClient {
   /** Opens a blob body from `offset` (a Range request), for resuming a partial download. */
   async openBlob(digest: string, offset: number, signal?: AbortSignal): Promise<BlobStream> {
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal);
-    return { body: response.body, start: response.statusCode === 206 ? offset : 0 };
+    // Not retried here: the blob fetch retries, resuming from what it has (one retry layer per request).
+    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal, false);
+    return {
+      body: this.#o.transport.watchBody(response.body),
+      start: response.statusCode === 206 ? offset : 0,
+    };
   }
 
   async blobExists(digest: string): Promise<boolean> {
@@ -117,7 +117,14 @@ export class RepositoryClient {
     await response.body.dump();
     if (response.statusCode === 404) return false;
     if (response.statusCode >= 200 && response.statusCode < 300) return true;
-    throw await responseError(this.origin.host, response, `HEAD blob ${digest}`, 'HEAD', 'blob');
+    throw await responseError(
+      this.#o.authorizer.secrets(),
+      this.origin.host,
+      response,
+      `HEAD blob ${digest}`,
+      'HEAD',
+      'blob',
+    );
   }
 
   /** Cross-repository mount. Resolves true when mounted; false when the registry opened an upload instead. */
@@ -134,7 +141,14 @@ export class RepositoryClient {
     if (response.statusCode === 201) return true;
     // A 202 opened an upload session instead; it is left to expire, since cancelling needs the delete scope.
     if (response.statusCode === 202) return false;
-    throw await responseError(this.origin.host, response, `mount ${digest} from ${from}`, 'POST', 'upload');
+    throw await responseError(
+      this.#o.authorizer.secrets(),
+      this.origin.host,
+      response,
+      `mount ${digest} from ${from}`,
+      'POST',
+      'upload',
+    );
   }
 
   /** Monolithic upload: POST for a session, then PUT the whole blob with its digest. */
@@ -149,7 +163,14 @@ export class RepositoryClient {
       replayable: false,
     });
     if (put.statusCode !== 201)
-      throw await responseError(this.origin.host, put, `upload ${digest}`, 'PUT', 'upload');
+      throw await responseError(
+        this.#o.authorizer.secrets(),
+        this.origin.host,
+        put,
+        `upload ${digest}`,
+        'PUT',
+        'upload',
+      );
     await put.body.dump();
   }
 
@@ -163,7 +184,14 @@ export class RepositoryClient {
       replayable: true,
     });
     if (response.statusCode !== 201)
-      throw await responseError(this.origin.host, response, `put manifest ${reference}`, 'PUT', 'manifest');
+      throw await responseError(
+        this.#o.authorizer.secrets(),
+        this.origin.host,
+        response,
+        `put manifest ${reference}`,
+        'PUT',
+        'manifest',
+      );
     await response.body.dump();
     return header(response, 'docker-content-digest');
   }
@@ -186,7 +214,14 @@ export class RepositoryClient {
       replayable: true,
     });
     if (start.statusCode !== 202)
-      throw await responseError(this.origin.host, start, `start upload ${digest}`.trim(), 'POST', 'upload');
+      throw await responseError(
+        this.#o.authorizer.secrets(),
+        this.origin.host,
+        start,
+        `start upload ${digest}`.trim(),
+        'POST',
+        'upload',
+      );
     await start.body.dump();
     return uploadUrl(start, digest);
   }
@@ -196,7 +231,14 @@ export class RepositoryClient {
     const response = await this.#send(this.origin, { method: 'GET', path: '/v2/', scopes: [] });
     await response.body.dump();
     if (response.statusCode !== 200)
-      throw await responseError(this.origin.host, response, 'GET /v2/', 'GET', 'ping');
+      throw await responseError(
+        this.#o.authorizer.secrets(),
+        this.origin.host,
+        response,
+        'GET /v2/',
+        'GET',
+        'ping',
+      );
   }
 
   #path(suffix: string): string {
@@ -223,6 +265,7 @@ export class RepositoryClient {
     suffix: string,
     headers: Record<string, string>,
     signal?: AbortSignal,
+    retried = true,
   ) {
     const endpoints = this.#o.endpoints.filter((e) => !this.#downMirrors.has(e));
     for (let i = 0; ; i++) {
@@ -236,10 +279,18 @@ export class RepositoryClient {
           headers,
           ...(signal ? { signal } : {}),
           // A mirror is not retried: the origin behind it is the better second try.
-          ...(last ? {} : { replayable: false }),
+          ...(last && retried ? {} : { replayable: false }),
         });
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
-        if (last) throw await responseError(endpoint.host, response, `${method} ${suffix}`, method, resource);
+        if (last)
+          throw await responseError(
+            this.#o.authorizer.secrets(),
+            endpoint.host,
+            response,
+            `${method} ${suffix}`,
+            method,
+            resource,
+          );
         if (response.statusCode >= 500) this.#downMirrors.add(endpoint);
         await response.body.dump();
       } catch (err) {
@@ -266,6 +317,7 @@ function uploadUrl(response: RegistryResponse, digest: string): string {
 }
 
 async function responseError(
+  secrets: Secrets,
   host: string,
   response: RegistryResponse,
   what: string,
@@ -274,13 +326,15 @@ async function responseError(
 ): Promise<RegistryResponseError> {
   const body = await readCapped(response.body, 16 * 1024);
   const { code, text } = describeRegistryErrors(body);
+  // The registry's text may repeat what it was sent (a token, a password): masked before anyone logs or shows it.
   return new RegistryResponseError(
     host,
     response.statusCode,
     code,
-    text ?? `${what}: HTTP ${response.statusCode}`,
+    secrets.mask(text ?? `${what}: HTTP ${response.statusCode}`),
     method,
     resource,
+    header(response, 'retry-after'),
   );
 }
 

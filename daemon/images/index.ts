@@ -8,7 +8,8 @@ import { Pull } from '../distribution/pull/pull.ts';
 import { Push } from '../distribution/push/push.ts';
 import { RegistryAccess } from '../distribution/registry-access.ts';
 import { DistributionStore } from '../distribution/store-adapter.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../distribution/transport/retry.ts';
+import type { RetryPolicy } from '../distribution/transport/retry.ts';
+import { DEFAULT_LIMITS, type TransportLimits } from '../distribution/transport/transport.ts';
 import { Store } from '../store/index.ts';
 import { diskUsage } from './disk-usage.ts';
 import { engineError, type Operation } from './engine-errors.ts';
@@ -22,9 +23,17 @@ import { imageReference, operationOf, pullPlatform } from './references.ts';
 export interface EngineOptions {
   /** Backoff of registry retries; tests shorten it. */
   retry?: RetryPolicy;
+  /** Registry access limits in milliseconds, over the config's (tests shorten them). */
+  limits?: Partial<TransportLimits>;
   /** Directory of <host:port>/ca.crt files. */
   certsDir?: string;
 }
+
+type RegistryLimitSettings =
+  | 'registryRetries'
+  | 'registryTimeout'
+  | 'registryIdleTimeout'
+  | 'registryMinRate';
 
 export type ClosableImageService = ImageService & { close(): Promise<void>; readonly store: Store };
 
@@ -32,17 +41,19 @@ export async function createImageService(
   config: Pick<
     DaemonConfig,
     'dataRoot' | 'insecureRegistries' | 'registryMirrors' | 'maxConcurrentDownloads'
-  >,
+  > &
+    Partial<Pick<DaemonConfig, RegistryLimitSettings>>,
   options: EngineOptions = {},
 ): Promise<ClosableImageService> {
   const store = await Store.open(config.dataRoot);
-  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  const limits = { ...limitsOf(config), ...options.limits };
+  if (options.retry) limits.retry = options.retry;
   const { 'docker.io': hubMirrors = [], ...mirrorsByHost } = config.registryMirrors;
   const access = new RegistryAccess({
     insecureRegistries: config.insecureRegistries,
     registryMirrors: hubMirrors,
     mirrorsByHost,
-    retry,
+    limits,
     clientId: 'dockhand',
     ...(options.certsDir ? { certsDir: options.certsDir } : {}),
   });
@@ -56,7 +67,12 @@ export async function createImageService(
     async pull(request, signal) {
       const reference = imageReference(request.reference);
       const op = operationOf('pull', reference);
-      const deps = { access, store: content, maxConcurrentDownloads: config.maxConcurrentDownloads, retry };
+      const deps = {
+        access,
+        store: content,
+        maxConcurrentDownloads: config.maxConcurrentDownloads,
+        retry: access.transport.limits.retry,
+      };
       const pull = await mapErrors(op, () =>
         Pull.prepare(deps, { reference, platform: pullPlatform(request.platform), mode: request }, signal),
       );
@@ -91,6 +107,22 @@ export async function createImageService(
     async close() {
       await access.close();
       await store.close();
+    },
+  };
+}
+
+/** The daemon's registry settings (seconds, bytes/s) as transport limits; what is not set keeps its default. */
+function limitsOf(config: Partial<Pick<DaemonConfig, RegistryLimitSettings>>): TransportLimits {
+  const d = DEFAULT_LIMITS;
+  return {
+    retry: { ...d.retry, maxRetries: config.registryRetries ?? d.retry.maxRetries },
+    requestTimeoutMs:
+      config.registryTimeout === undefined ? d.requestTimeoutMs : config.registryTimeout * 1000,
+    idleTimeoutMs:
+      config.registryIdleTimeout === undefined ? d.idleTimeoutMs : config.registryIdleTimeout * 1000,
+    transferRate: {
+      ...d.transferRate,
+      minBytesPerSecond: config.registryMinRate ?? d.transferRate.minBytesPerSecond,
     },
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { DaemonConfig } from '../../daemon/config.ts';
 import type { RetryPolicy } from '../../daemon/distribution/transport/retry.ts';
+import type { TransportLimits } from '../../daemon/distribution/transport/transport.ts';
 import { type ClosableImageService, createImageService } from '../../daemon/images/index.ts';
 import { createLogger } from '../../daemon/log.ts';
 import { startDaemon } from '../../daemon/main.ts';
@@ -33,6 +34,8 @@ export interface TestDaemonOptions {
   certsDir?: string;
   /** Seconds a challenge put in a stream waits for its answer (default 60). */
   authChallengeTimeout?: number;
+  /** Registry access limits in milliseconds (retries, deadlines, minimum rate), over the defaults. */
+  limits?: Partial<TransportLimits>;
 }
 
 export const FAST_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 50, maxDelayMs: 200 };
@@ -50,6 +53,10 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     logLevel: 'debug',
     certsDir: options.certsDir ?? join(dir, 'certs.d'),
     authChallengeTimeout: options.authChallengeTimeout ?? 60,
+    registryRetries: 4,
+    registryTimeout: 120,
+    registryIdleTimeout: 30,
+    registryMinRate: 1024,
   };
   let logText = '';
   const destination = new Writable({
@@ -59,7 +66,8 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     },
   });
   const service = await createImageService(config, {
-    retry: options.retry ?? FAST_RETRY,
+    retry: options.limits?.retry ?? options.retry ?? FAST_RETRY,
+    ...(options.limits ? { limits: options.limits } : {}),
     certsDir: config.certsDir,
   });
   const daemon = await startDaemon(config, {

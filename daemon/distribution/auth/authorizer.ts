@@ -1,8 +1,9 @@
-// The one place where the classic mode and clientAuth differ. The transport asks an Authorizer what to send and
-// tells it when a registry answered 401; the same pull and push code runs over either implementation.
+// The one place where the classic mode and clientAuth differ. The transport asks an Authorizer what to send to an
+// origin (scheme, host, port) and tells it when a registry answered 401; the same pull and push code runs over either implementation.
 
 import type { Scope } from '../../../protocol/index.ts';
 import type { Endpoint } from '../endpoint.ts';
+import type { Secrets } from '../transport/sanitize.ts';
 
 export interface AuthRequest {
   endpoint: Endpoint;
@@ -21,4 +22,6 @@ export interface Authorizer {
    * retry; throws (typed) when the request must fail or, in clientAuth mode, be forwarded to the API client.
    */
   challenged(request: AuthRequest, lines: string[]): Promise<void>;
+  /** Every credential this authorizer holds or has sent, to mask in registry error text. */
+  secrets(): Secrets;
 }

@@ -1,9 +1,10 @@
 // One blob from the registry into the store: the store's single-flight, verify-while-writing ingest, fed by a Range
-// request from where a partial download stopped. A body cut mid-way is retried from the bytes already on disk;
-// challenges and verification failures are final.
+// request from where a partial download stopped. This is the blob's one retry layer (the transport does not retry
+// blob GETs): a failed open, a cut body, an idle or too slow body is retried from the bytes already on disk, with
+// the transport's policy; challenges and verification failures are final.
 
 import type { OCIDescriptor } from '../../../api-spec/types.ts';
-import { ForwardedChallengeError } from '../errors.ts';
+import { ForwardedChallengeError, RegistryResponseError } from '../errors.ts';
 import type { RepositoryClient } from '../repository-client.ts';
 import { isRetryableError, type RetryPolicy, retryDelay, sleep } from '../transport/retry.ts';
 import type { PullStore } from './pull-store.ts';
@@ -33,7 +34,11 @@ export async function fetchBlob(
     } catch (err) {
       if (err instanceof ForwardedChallengeError || signal.aborted) throw err;
       if (!isRetryableError(err) || attempt > f.retry.maxRetries) throw err;
-      const delay = retryDelay(f.retry, attempt);
+      const delay = retryDelay(
+        f.retry,
+        attempt,
+        err instanceof RegistryResponseError ? err.retryAfter : undefined,
+      );
       onRetry(delay);
       await sleep(delay, signal);
     }

@@ -1,6 +1,11 @@
-// Which failures are worth another try, and how long to wait: 408/429/5xx and connection errors, with exponential
-// backoff, the registry's Retry-After honoured (capped), and a bound. Each wait is reported so the progress stream
-// can show "Retrying in N seconds" as dockerd does.
+// The one retry layer: 408/429/5xx and connection errors (a reset, an idle timeout, a body below the minimum
+// rate), with exponential backoff, the registry's Retry-After honoured (capped), and a bound. Requests are retried
+// here when they can be replayed; a blob's body is retried by the blob fetch instead, which resumes where it
+// stopped, so no request is retried by two layers. Each wait is reported so the progress stream can show
+// "Retrying in N seconds" as dockerd does.
+
+import { RegistryResponseError } from '../errors.ts';
+import type { Part } from './round-trip.ts';
 
 export interface RetryPolicy {
   /** Attempts after the first. */
@@ -29,6 +34,7 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
+  'DOCKHAND_TRANSFER_TOO_SLOW',
 ]);
 
 export function isRetryableStatus(status: number): boolean {
@@ -37,6 +43,7 @@ export function isRetryableStatus(status: number): boolean {
 
 export function isRetryableError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
+  if (err instanceof RegistryResponseError) return isRetryableStatus(err.status);
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
   const cause = (err as { cause?: unknown }).cause;
@@ -67,4 +74,31 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Retries what may be replayed, as the policy says. */
+export function retry(policy: RetryPolicy): Part {
+  return (next) => async (exchange) => {
+    const { request } = exchange;
+    const replayable = request.replayable ?? (request.method === 'GET' || request.method === 'HEAD');
+    for (let attempt = 1; ; attempt++) {
+      let retryAfter: string | string[] | undefined;
+      let reason: string;
+      try {
+        const response = await next(exchange);
+        if (!replayable || !isRetryableStatus(response.statusCode) || attempt > policy.maxRetries)
+          return response;
+        retryAfter = response.headers['retry-after'];
+        reason = `HTTP ${response.statusCode}`;
+        await response.body.dump();
+      } catch (err) {
+        if (!replayable || !isRetryableError(err) || attempt > policy.maxRetries || exchange.signal?.aborted)
+          throw err;
+        reason = (err as Error).message;
+      }
+      const delayMs = retryDelay(policy, attempt, retryAfter);
+      request.onRetry?.({ attempt, delayMs, reason });
+      await sleep(delayMs, exchange.signal);
+    }
+  };
 }

@@ -50,6 +50,10 @@ describe('daemon flags', () => {
       logLevel: 'info',
       certsDir: '/etc/docker/certs.d',
       authChallengeTimeout: 60,
+      registryRetries: 4,
+      registryTimeout: 120,
+      registryIdleTimeout: 30,
+      registryMinRate: 1024,
     });
   });
 
@@ -81,6 +85,14 @@ describe('daemon flags', () => {
       'rel/certs.d',
       '--auth-challenge-timeout',
       '15',
+      '--registry-retries',
+      '0',
+      '--registry-timeout',
+      '30',
+      '--registry-idle-timeout',
+      '5',
+      '--registry-min-rate',
+      '0',
     ]);
     expect(c).toEqual({
       hosts: [
@@ -95,6 +107,10 @@ describe('daemon flags', () => {
       logLevel: 'debug',
       certsDir: '/work/here/rel/certs.d',
       authChallengeTimeout: 15,
+      registryRetries: 0,
+      registryTimeout: 30,
+      registryIdleTimeout: 5,
+      registryMinRate: 0,
     });
   });
 
@@ -146,6 +162,10 @@ describe('--config FILE', () => {
       'log-level': 'warn',
       'certs-dir': '/etc/dh/certs.d',
       'auth-challenge-timeout': 90,
+      'registry-retries': 2,
+      'registry-timeout': 60,
+      'registry-idle-timeout': 10,
+      'registry-min-rate': 4096,
     });
     expect(await configOf(['--config', path])).toEqual({
       hosts: [{ kind: 'unix', path: '/tmp/from-file.sock' }],
@@ -156,6 +176,10 @@ describe('--config FILE', () => {
       logLevel: 'warn',
       certsDir: '/etc/dh/certs.d',
       authChallengeTimeout: 90,
+      registryRetries: 2,
+      registryTimeout: 60,
+      registryIdleTimeout: 10,
+      registryMinRate: 4096,
     });
     const overridden = await configOf([
       '--config',

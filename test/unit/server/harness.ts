@@ -41,6 +41,10 @@ export function testConfig(dir: string, overrides: Partial<DaemonConfig> = {}): 
     logLevel: 'trace',
     certsDir: join(dir, 'certs.d'),
     authChallengeTimeout: 60,
+    registryRetries: 4,
+    registryTimeout: 120,
+    registryIdleTimeout: 30,
+    registryMinRate: 1024,
     ...overrides,
   };
 }

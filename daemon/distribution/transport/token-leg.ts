@@ -1,0 +1,55 @@
+// Token requests leave through the same door as registry requests: the realm host's certs.d CAs (with the
+// registry's), the daemon's User-Agent, the same idle timeouts, and the one retry policy for failures worth
+// another try (no answer, 408/429/5xx). The realm itself has passed the realm policy before it gets here.
+
+import {
+  type FetchTokenOptions,
+  fetchToken,
+  TokenRequestError,
+  type TokenResponse,
+} from '../../../protocol/index.ts';
+import { type Endpoint, readCaFiles } from '../endpoint.ts';
+import type { Network } from './network.ts';
+import { isRetryableStatus, retryDelay, sleep } from './retry.ts';
+import type { TransportLimits } from './transport.ts';
+
+export type TokenRequest = Omit<FetchTokenOptions, 'dispatcher' | 'userAgent' | 'timeoutMs'>;
+
+export class TokenLeg {
+  readonly #network: Network;
+  readonly #limits: TransportLimits;
+  readonly #certsDir: string | undefined;
+
+  constructor(network: Network, limits: TransportLimits, certsDir: string | undefined) {
+    this.#network = network;
+    this.#limits = limits;
+    this.#certsDir = certsDir;
+  }
+
+  /** Fetches a token for a request to `registry`, whose CAs the token server is trusted with too. */
+  async fetch(request: TokenRequest, registry: Endpoint): Promise<TokenResponse> {
+    const realm = new URL(request.realm);
+    const realmCa = this.#certsDir ? await readCaFiles(this.#certsDir, realm.host) : [];
+    const ca = [...(registry.ca ?? []), ...realmCa];
+    const policy = this.#limits.retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetchToken({
+          ...request,
+          dispatcher: this.#network.dispatcher(ca),
+          userAgent: this.#network.userAgent,
+          timeoutMs: this.#limits.requestTimeoutMs,
+        });
+      } catch (err) {
+        if (!worthRetrying(err) || attempt > policy.maxRetries || request.signal?.aborted) throw err;
+        await sleep(retryDelay(policy, attempt), request.signal);
+      }
+    }
+  }
+}
+
+function worthRetrying(err: unknown): boolean {
+  if (!(err instanceof TokenRequestError)) return false;
+  if (err.status === undefined) return err.reason === 'network';
+  return isRetryableStatus(err.status);
+}

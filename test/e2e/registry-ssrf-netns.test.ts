@@ -1,0 +1,66 @@
+// Redirects to link-local (cloud metadata) and private addresses are refused before any request. The daemon and a
+// registry run inside a network namespace made for the test, where 169.254.169.254 and a 10.x address are local
+// listeners that count what reaches them: nothing leaves the machine even if the refusal failed.
+
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetns, type Netns } from '../helpers/netns.ts';
+import { pullRaw } from '../helpers/raw-pull.ts';
+
+const LINK_LOCAL = '169.254.169.254';
+const PRIVATE = '10.23.0.1';
+const ROOT = join(import.meta.dirname, '..', '..');
+
+let netns: Netns;
+let child: ChildProcess;
+let lines: Interface;
+let rig: { socket: string; registry: string };
+const pending: ((line: string) => void)[] = [];
+
+function nextLine(): Promise<string> {
+  return new Promise((resolve) => pending.push(resolve));
+}
+
+beforeAll(async () => {
+  netns = createNetns([LINK_LOCAL, PRIVATE]);
+  child = netns.spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'netns-redirect-rig.ts'), LINK_LOCAL, PRIVATE],
+    { cwd: ROOT },
+  );
+  lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => pending.shift()?.(line));
+  rig = JSON.parse(await nextLine());
+});
+
+afterAll(async () => {
+  child?.stdin?.end();
+  if (child && child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  netns?.remove();
+});
+
+async function counts(): Promise<Record<string, number>> {
+  const answer = nextLine();
+  child.stdin!.write('counts\n');
+  return JSON.parse(await answer);
+}
+
+describe('redirect targets inside a network namespace', () => {
+  it.each([
+    ['metadata', LINK_LOCAL, 'a link-local address'],
+    ['private', PRIVATE, 'a private-network address'],
+  ])(
+    'a manifest redirected to %s (%s) is refused, and the address gets no request',
+    async (repo, address, why) => {
+      const outcome = await pullRaw(rig.socket, `${rig.registry}/${repo}`, '1');
+      expect(outcome.status).toBe(500);
+      expect(outcome.message).toContain(
+        `redirect from ${rig.registry} to http://${address}/latest/meta-data/ refused`,
+      );
+      expect(outcome.message).toContain(why);
+      expect((await counts())[address]).toBe(0);
+    },
+  );
+});
