@@ -4,7 +4,7 @@
 // listen on this machine's first non-loopback IPv4 address; nothing leaves the machine.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon, type TestDaemonOptions } from '../helpers/daemon.ts';
@@ -14,19 +14,10 @@ import { type BuiltImage, buildImage } from '../rig/fixtures.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { SMALL_SPEC } from '../rig/seed.ts';
 import { pushImage } from '../rig/skopeo.ts';
-import { createServerCertificate, type ServerCertificate } from '../rig/tls.ts';
+import { createServerCertificate, lanAddress, type ServerCertificate } from '../rig/tls.ts';
 import { startTokenServer, type TokenServer } from '../rig/token-server.ts';
 
 const CREDS = { username: 'testuser', password: 'testpass' };
-
-function lanAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
-  if (!address)
-    throw new Error('these tests need a non-loopback IPv4 address on this machine; none was found');
-  return address;
-}
 
 let dir: string;
 let lan: string;

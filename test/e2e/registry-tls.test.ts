@@ -3,7 +3,7 @@
 // on this machine's first non-loopback IPv4 address, since a loopback registry is always plain HTTP.
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemonOptions } from '../helpers/daemon.ts';
@@ -12,16 +12,7 @@ import { buildImage } from '../rig/fixtures.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { SMALL_SPEC } from '../rig/seed.ts';
 import { pushImage } from '../rig/skopeo.ts';
-import { createServerCertificate, type ServerCertificate } from '../rig/tls.ts';
-
-function lanAddress(): string {
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
-  if (!address)
-    throw new Error('these tests need a non-loopback IPv4 address on this machine; none was found');
-  return address;
-}
+import { createServerCertificate, lanAddress, type ServerCertificate } from '../rig/tls.ts';
 
 let dir: string;
 let address: string;

@@ -2,6 +2,7 @@
 // create X.509 certificates): what a registry behind a private CA looks like to a client.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -66,4 +67,17 @@ export async function createServerCertificate(dir: string, ip: string): Promise<
     certPath: path('server.crt'),
     keyPath: path('server.key'),
   };
+}
+
+/**
+ * This machine's first non-loopback IPv4 address: where a registry listens when it must not be on loopback (a client
+ * treats loopback as plain HTTP). Traffic to it stays on the machine.
+ */
+export function lanAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  if (!address)
+    throw new Error('these tests need a non-loopback IPv4 address on this machine; none was found');
+  return address;
 }
