@@ -2,7 +2,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidAuthHeaderError } from '../../api-spec/auth-config.ts';
 import { InvalidFiltersError } from '../../api-spec/filters.ts';
+import { ProtocolError } from '../../protocol/errors.ts';
 import { DaemonError, RegistryChallengeError } from '../errors.ts';
+import { StoreError } from '../store/errors.ts';
 import { sendChallenge } from './challenge.ts';
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -18,10 +20,19 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendChallenge(reply, err);
     }
     const status = statusOf(err);
-    if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.debug({ err }, 'request refused');
+    if (status >= 500) request.log.error(failureLog(err), 'request failed');
+    else request.log.debug(failureLog(err), 'request refused');
     return reply.code(status).send({ message: err.message });
   });
+}
+
+/**
+ * What the log keeps of a failure. An expected one (a typed error of the daemon, the store or the protocol: a full
+ * disk, a refused grant, a registry's answer) by its name and message; anything else is a bug, logged with its stack.
+ */
+export function failureLog(err: unknown): { err: unknown } | { error: { type: string; message: string } } {
+  const expected = err instanceof DaemonError || err instanceof StoreError || err instanceof ProtocolError;
+  return expected ? { error: { type: err.name, message: err.message } } : { err };
 }
 
 export function statusOf(err: unknown): number {

@@ -5,6 +5,7 @@ import { errorMessage, type JSONMessage } from '../../api-spec/json-message.ts';
 import { RegistryChallengeError } from '../errors.ts';
 import type { StreamingJob } from '../images/image-service.ts';
 import { challengeStreamMessage } from './challenge.ts';
+import { failureLog } from './errors.ts';
 import { DEFAULT_STREAM_LIMITS, JSON_MESSAGES, MessageWriter, type StreamLimits } from './message-writer.ts';
 import type { StreamChannel } from './stream-channel.ts';
 
@@ -97,7 +98,7 @@ export async function streamJob(
       return;
     }
     if (!started) throw err;
-    log.warn({ err }, 'stream ended with an error');
+    log.warn(failureLog(err), 'stream ended with an error');
     writer.end(failureMessage(err));
     return;
   }

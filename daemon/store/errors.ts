@@ -121,3 +121,31 @@ export class AmbiguousImageIdError extends StoreError {
     super(`image ID prefix ${prefix} is ambiguous: it matches ${matches.length} images`);
   }
 }
+
+/** How Go (and so dockerd) words the errors a full or failing disk gives. */
+const DISK_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+};
+
+/**
+ * The disk refused bytes of a blob (full, over quota, read-only, failing): worded as dockerd words it, `write <path>:
+ * no space left on device`. Nothing was committed; the partial keeps what reached the disk, for a resume.
+ */
+export class DiskWriteError extends StoreError {
+  override readonly name = 'DiskWriteError';
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    const text = (code && DISK_ERRORS[code]) ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`write ${path}: ${text}`, { cause });
+  }
+
+  static from(cause: unknown, path: string): DiskWriteError {
+    return new DiskWriteError(path, (cause as NodeJS.ErrnoException | undefined)?.code, cause);
+  }
+}

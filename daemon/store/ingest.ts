@@ -9,6 +9,7 @@ import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
+  DiskWriteError,
   IncompleteBlobError,
   InvalidArgumentError,
   SizeMismatchError,
@@ -151,7 +152,7 @@ export class Ingest {
       // Whatever was hashed must be on disk before the ingest can be resumed or retried in this process.
       if (!disk.failed) await disk.flush().catch(() => {});
       if (error instanceof SizeMismatchError) await this.#fail(error);
-      throw error;
+      throw disk.failed ? DiskWriteError.from(error, this.#partial) : error;
     } finally {
       if (disk.failed) this.#close();
       await handle.close();
