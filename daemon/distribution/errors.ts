@@ -134,7 +134,33 @@ function connectionReason(error: unknown): string {
   if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
     return `tls: ${message} (trust its CA with certs.d/<host:port>/ca.crt)`;
   }
-  return message;
+  return dialReason(error) ?? message;
+}
+
+/** Go's net.Dial wording of the usual socket failures, which dockerd prints: `dial tcp 1.2.3.4:5000: connect: …`. */
+const DIAL_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connect: connection refused',
+  EHOSTUNREACH: 'connect: no route to host',
+  ENETUNREACH: 'connect: network is unreachable',
+  ETIMEDOUT: 'i/o timeout',
+};
+
+function dialReason(error: unknown): string | undefined {
+  // Both addresses of a name (IPv6 and IPv4) refused: Go reports the first.
+  const first = error instanceof AggregateError ? error.errors[0] : error;
+  const { code, address, port, hostname } = (first ?? {}) as {
+    code?: unknown;
+    address?: unknown;
+    port?: unknown;
+    hostname?: unknown;
+  };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return typeof hostname === 'string' ? `dial tcp: lookup ${hostname}: no such host` : undefined;
+  }
+  const text = typeof code === 'string' ? DIAL_ERRORS[code] : undefined;
+  if (text === undefined || typeof address !== 'string') return undefined;
+  const target = address.includes(':') ? `[${address}]` : address;
+  return `dial tcp ${target}${typeof port === 'number' ? `:${port}` : ''}: ${text}`;
 }
 
 const TLS_TRUST_CODES = new Set([

@@ -2,9 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidAuthHeaderError } from '../../api-spec/auth-config.ts';
 import { InvalidFiltersError } from '../../api-spec/filters.ts';
-import { ProtocolError } from '../../protocol/errors.ts';
 import { DaemonError, RegistryChallengeError } from '../errors.ts';
-import { StoreError } from '../store/errors.ts';
 import { sendChallenge } from './challenge.ts';
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -26,12 +24,26 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
+/** Errors of these types (and untyped `Error`s, such as Node's system errors) are not expected: bugs or unknowns. */
+const UNEXPECTED_TYPES = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+  AggregateError,
+];
+
 /**
- * What the log keeps of a failure. An expected one (a typed error of the daemon, the store or the protocol: a full
- * disk, a refused grant, a registry's answer) by its name and message; anything else is a bug, logged with its stack.
+ * What the log keeps of a failure. An expected one, an error of its own class (a full disk, a refused grant or realm,
+ * an unreachable registry), by its name and message; anything else may be a bug and is logged with its stack.
  */
 export function failureLog(err: unknown): { err: unknown } | { error: { type: string; message: string } } {
-  const expected = err instanceof DaemonError || err instanceof StoreError || err instanceof ProtocolError;
+  const expected =
+    err instanceof Error &&
+    err.constructor !== Error &&
+    !UNEXPECTED_TYPES.some((type) => err instanceof type);
   return expected ? { error: { type: err.name, message: err.message } } : { err };
 }
 
