@@ -1,7 +1,7 @@
 // GET /distribution/{name}/json: the registry's descriptor for a reference and the platforms it offers.
 
 import type { DistributionInspect, OCIPlatform } from '../../api-spec/types.ts';
-import { parseManifest, type Reference, readLimited } from '../../protocol/index.ts';
+import { parseManifest, type Reference, readLimited, refuseAnnouncedSize } from '../../protocol/index.ts';
 import type { AuthMode } from './auth/auth-mode.ts';
 import type { RegistryAccess } from './registry-access.ts';
 
@@ -21,12 +21,12 @@ export async function inspectDistribution(
     const platforms = parsed.manifests.flatMap((m) => (m.platform ? [m.platform] : []));
     return { Descriptor: descriptor, Platforms: platforms };
   }
+  const what = `config ${parsed.config.digest}`;
+  refuseAnnouncedSize(what, parsed.config.size, MAX_CONFIG_BYTES);
   const config = await repo.openBlob(parsed.config.digest, 0, signal);
   return {
     Descriptor: descriptor,
-    Platforms: [
-      platformOf(await readLimited(config.body, MAX_CONFIG_BYTES, `config ${parsed.config.digest}`)),
-    ],
+    Platforms: [platformOf(await readLimited(config.body, MAX_CONFIG_BYTES, what))],
   };
 }
 

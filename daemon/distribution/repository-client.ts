@@ -8,6 +8,7 @@ import {
   MANIFEST_ACCEPT_HEADER,
   MAX_MANIFEST_BYTES,
   readLimited,
+  refuseAnnouncedSize,
   repositoryScope,
   type Scope,
 } from '../../protocol/index.ts';
@@ -82,10 +83,15 @@ export class RepositoryClient {
     const response = await this.#read('GET', 'manifest', `manifests/${reference}`, {
       accept: MANIFEST_ACCEPT_HEADER,
     });
-    const length = Number(header(response, 'content-length') ?? 0);
-    if (length > MAX_MANIFEST_BYTES) {
-      await response.body.dump();
-      throw new Error(`manifest ${reference} is ${length} bytes, over the ${MAX_MANIFEST_BYTES}-byte limit`);
+    try {
+      refuseAnnouncedSize(
+        `manifest ${reference}`,
+        Number(header(response, 'content-length') ?? 0),
+        MAX_MANIFEST_BYTES,
+      );
+    } catch (error) {
+      response.body.destroy();
+      throw error;
     }
     const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, `manifest ${reference}`);
     const algorithm = reference.startsWith('sha512:') ? 'sha512' : 'sha256';

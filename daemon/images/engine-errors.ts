@@ -2,6 +2,7 @@
 // registries. Classified by type and typed fields only; the one place distribution errors meet Engine API ones.
 
 import {
+  BodyTooLargeError,
   InvalidGrantError,
   RealmRefusedError,
   TokenRequestError,
@@ -77,7 +78,8 @@ export function engineError(err: unknown, op?: Operation): unknown {
   if (
     err instanceof InvalidGrantError ||
     err instanceof RealmRefusedError ||
-    err instanceof TokenRequestError
+    err instanceof TokenRequestError ||
+    err instanceof BodyTooLargeError
   ) {
     return new InternalError(err.message);
   }

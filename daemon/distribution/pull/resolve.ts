@@ -4,11 +4,14 @@
 import type { OCIDescriptor, OCIPlatform } from '../../../api-spec/types.ts';
 import {
   formatPlatform,
+  MAX_MANIFEST_BYTES,
   type ParsedIndex,
   type ParsedManifest,
   parseManifest,
   platformMatches,
+  refuseAnnouncedSize,
 } from '../../../protocol/index.ts';
+import { SMALL_BLOB_LIMIT } from '../../store/index.ts';
 import { PlatformNotFoundError } from '../errors.ts';
 import type { RepositoryClient } from '../repository-client.ts';
 
@@ -39,13 +42,15 @@ export async function resolveImage(
     descriptor: { mediaType: parsed.mediaType, digest: fetched.digest, size: fetched.size },
     bytes: fetched.bytes,
   };
-  if (parsed.kind === 'manifest') return { top, manifest: parsed };
+  if (parsed.kind === 'manifest') return { top, manifest: refuseLargeConfig(parsed) };
   const entry = selectPlatform(parsed, platform, familiar);
+  refuseAnnouncedSize(`manifest ${entry.digest}`, entry.size, MAX_MANIFEST_BYTES);
   const child = await repo.getManifest(entry.digest);
   const manifest = parseManifest(child.bytes, child.mediaType, `manifest ${child.digest}`);
   if (manifest.kind !== 'manifest') {
     throw new PlatformNotFoundError(`${familiar}: the platform entry ${entry.digest} is itself an index`);
   }
+  refuseLargeConfig(manifest);
   return {
     top,
     child: {
@@ -54,6 +59,12 @@ export async function resolveImage(
     },
     manifest,
   };
+}
+
+/** The store reads a config whole, up to its small-blob limit: a bigger one is refused before it is downloaded. */
+function refuseLargeConfig(manifest: ParsedManifest): ParsedManifest {
+  refuseAnnouncedSize(`config ${manifest.config.digest}`, manifest.config.size, SMALL_BLOB_LIMIT);
+  return manifest;
 }
 
 function selectPlatform(index: ParsedIndex, platform: OCIPlatform, familiar: string): OCIDescriptor {
