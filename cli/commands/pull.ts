@@ -1,7 +1,8 @@
 // `dockhand pull [-q] [--platform P] NAME[:TAG|@DIGEST]`: pulls through the daemon in clientAuth mode, answering
 // each registry challenge here (credentials.ts), with docker's progress; prints the full reference last.
+// -a lists the repository's tags from the registry (the SDK's listTags) and pulls each.
 
-import { parseReference } from '../../client/index.ts';
+import { listTags, parseReference } from '../../client/index.ts';
 import { defineCommand } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { withProgress } from '../progress/progress-view.ts';
@@ -15,26 +16,37 @@ export default defineCommand({
     quiet: { type: 'boolean', short: 'q' },
   },
   optionHelp: [
-    '  -a, --all-tags        Download all tagged images in the repository (not supported by the daemon)',
+    '  -a, --all-tags        Download all tagged images in the repository',
     '      --platform string Set platform if server is multi-platform capable (os[/arch[/variant]])',
     '  -q, --quiet           Suppress verbose output',
   ],
   args: { min: 1, max: 1 },
   async run(context, flags, [name = '']) {
-    if (flags['all-tags']) {
-      throw new UsageError('--all-tags: the Dockhand daemon pulls one tag per request; name each tag');
-    }
     const reference = parseReference(name);
     const [engine, challengeHandler] = await Promise.all([context.engine(), context.challengeHandler()]);
-    await withProgress(context.io.stdout, flags.quiet ?? false, (onProgress) =>
-      engine.pull(name, {
-        challengeHandler,
-        signal: context.signal,
-        ...(flags.platform ? { platform: flags.platform } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      }),
-    );
-    context.io.stdout.write(`${reference.canonical}\n`);
+    const pull = (ref: string) =>
+      withProgress(context.io.stdout, flags.quiet ?? false, (onProgress) =>
+        engine.pull(ref, {
+          challengeHandler,
+          signal: context.signal,
+          ...(flags.platform ? { platform: flags.platform } : {}),
+          ...(onProgress ? { onProgress } : {}),
+        }),
+      );
+    if (!flags['all-tags']) {
+      await pull(name);
+      context.io.stdout.write(`${reference.canonical}\n`);
+      return undefined;
+    }
+    if (reference.tag !== undefined || reference.digest !== undefined) {
+      throw new UsageError("tag can't be used with --all-tags/-a");
+    }
+    // The daemon pulls one tag per request: the tags are listed here, answered by the same credential chain.
+    const tags: string[] = [];
+    for await (const tag of listTags(reference.name, { challengeHandler, signal: context.signal }))
+      tags.push(tag);
+    for (const tag of tags) await pull(`${reference.name}:${tag}`);
+    context.io.stdout.write(`${reference.canonical.replace(/:[^:/]+$/, '')}\n`);
     return undefined;
   },
 });

@@ -1,7 +1,8 @@
 // `dockhand login -u … --password-stdin` to a Basic (htpasswd) registry stores the credentials where docker keeps
 // them, and `dockhand pull` from that registry then succeeds through clientAuth: the daemon relays the Basic
 // challenge and the CLI answers it with that host's username and password.
-// 1. config.json `auths` (base64 user:pass); 2. a credential helper named by `credsStore`, a script on PATH.
+// 1. config.json `auths` (base64 user:pass), also for `pull -a` (the tags listed at the registry); 2. a credential
+// helper named by `credsStore`, a script on PATH.
 
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,12 @@ beforeAll(async () => {
   const small = await buildImage(SMALL_SPEC, { tag: '1' });
   ref = `${registry.host}/small:1`;
   await pushImage({ layoutDir: small.layoutDir, tag: small.tag, dest: ref, creds: USER });
+  await pushImage({
+    layoutDir: small.layoutDir,
+    tag: small.tag,
+    dest: `${registry.host}/small:2`,
+    creds: USER,
+  });
 });
 
 afterAll(async () => {
@@ -70,6 +77,13 @@ describe('dockhand login -u --password-stdin to a Basic registry, then pull', ()
     expect(pull.stderr).toBe('');
     expect(pull.code).toBe(0);
     expect(pull.stdout).toContain(`Status: Downloaded newer image for ${ref}`);
+    // -a lists the tags at the registry, answered by the same stored credentials, and pulls each.
+    const all = await runDockhand(['pull', '-a', `${registry.host}/small`], home.env);
+    expect(all.stderr).toBe('');
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain(`Status: Image is up to date for ${ref}`);
+    expect(all.stdout).toContain(`Status: Downloaded newer image for ${registry.host}/small:2`);
+    expect(all.stdout.endsWith(`\n${registry.host}/small\n`)).toBe(true);
   });
 
   it('a wrong password is refused at login and nothing is stored', async () => {

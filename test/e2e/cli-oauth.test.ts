@@ -6,6 +6,7 @@
 // 2. access_denied and expired_token end with their own message and exit 1.
 // 3. Two CLI processes pull different repositories at once, then two more: all succeed, the token server sees no
 //    refresh-token reuse, and the store holds the newest (still valid) refresh token.
+// 4. A refresh token the token server no longer accepts: one line telling to log in again, exit 1.
 
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,4 +134,22 @@ describe('dockhand login --oauth (device authorization grant)', () => {
     const entry = await storedEntry();
     expect(tokens.isRefreshTokenValid(entry?.['refreshToken'] as string)).toBe(true);
   }, 60_000);
+
+  it('a refresh token the token server refuses ends with "log in again" and the login command, exit 1', async () => {
+    const text = await fs.readFile(home.tokenStorePath, 'utf8');
+    const file = JSON.parse(text) as { registries: Record<string, Record<string, unknown>> };
+    const entry = file.registries[registry.host] ?? {};
+    file.registries[registry.host] = { refreshToken: 'rig-rt.revoked-long-ago' };
+    await fs.writeFile(home.tokenStorePath, JSON.stringify(file));
+    try {
+      const result = await runDockhand(['pull', `${registry.host}/team/a:1`], home.env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `dockhand: refresh token for ${registry.host} revoked or already used: log in again: dockhand login --oauth ${registry.host}\n`,
+      );
+    } finally {
+      file.registries[registry.host] = entry;
+      await fs.writeFile(home.tokenStorePath, JSON.stringify(file));
+    }
+  });
 });

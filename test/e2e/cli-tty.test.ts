@@ -119,4 +119,17 @@ describe('dockhand pull into a pipe', () => {
     const result = await runDockhand(['pull', '-q', ref()], home.env);
     expect(result).toMatchObject({ code: 0, stdout: `${ref()}\n`, stderr: '' });
   });
+
+  it('push draws the same way: plain lines per layer, then the digest line', async () => {
+    await freshDaemon();
+    expect((await runDockhand(['pull', '-q', ref()], home.env)).code).toBe(0);
+    const target = `${front.host}/pushed:1`;
+    expect(await runDockhand(['tag', ref(), target], home.env)).toMatchObject({ code: 0, stdout: '' });
+    const result = await runDockhand(['push', target], home.env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/[\u001b\r]/);
+    expect(result.stdout).toContain(`The push refers to repository [${front.host}/pushed]`);
+    expect(result.stdout).toMatch(/^1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+  });
 });
