@@ -41,9 +41,9 @@ export default defineCommand({
 
 /** `2024-05-01T10:00:00.123456789Z image pull alpine:latest (name=alpine)`, as docker prints events. */
 function eventLine(event: EventMessage): string {
-  const seconds = Math.floor(event.timeNano / 1e9);
-  const nanos = String(event.timeNano % 1e9).padStart(9, '0');
-  const time = `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${nanos}Z`;
+  // timeNano is past 2^53, so JSON gives it to us rounded: milliseconds are all it still holds exactly.
+  const iso = new Date(Math.round(event.timeNano / 1e6)).toISOString();
+  const time = `${iso.slice(0, 23)}000000Z`;
   const attributes = Object.entries(event.Actor.Attributes)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
