@@ -3,7 +3,7 @@
 // refresh-token rotation with reuse detection).
 // 1. The device flow: the CLI prints the verification URI and user code as sent; one slow_down makes the next
 //    gap 1 + 5 s; approval stores the refresh token (never a password) in Dockhand's token store.
-// 2. access_denied and expired_token end with their own message and exit 1.
+// 2. access_denied and expired_token end with their own message and exit 1; Ctrl-C ends it with 130.
 // 3. Two CLI processes pull different repositories at once, then two more: all succeed, the token server sees no
 //    refresh-token reuse, and the store holds the newest (still valid) refresh token.
 // 4. A refresh token the token server no longer accepts: one line telling to log in again, exit 1.
@@ -71,6 +71,18 @@ describe('dockhand login --oauth (device authorization grant)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^dockhand: login denied: .*\(access_denied\)\n$/);
     expect(await storedEntry()).toBeUndefined();
+  });
+
+  it('Ctrl-C while waiting for approval stops cleanly with exit 130', async () => {
+    const cli = startDockhand(['login', '--oauth', registry.host], home.env);
+    const pending = await tokens.device.nextPending();
+    await cli.untilStdout(/Waiting for approval/);
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    expect(result).toMatchObject({ code: 130, stderr: '' });
+    expect(await storedEntry()).toBeUndefined();
+    // The abandoned code must not be the next test's pending login.
+    tokens.device.expire(pending.userCode);
   });
 
   it('expired: ends with its own message and exit 1', async () => {
