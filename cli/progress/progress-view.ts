@@ -14,6 +14,7 @@ export interface ProgressOutput {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 export function createProgressView(out: ProgressOutput): ProgressView {

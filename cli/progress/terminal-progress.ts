@@ -62,7 +62,9 @@ export class TerminalProgress implements ProgressView {
   #draw(): void {
     if (this.#firstDirty >= this.#lines.length) return;
     const width = Math.max((this.#out.columns ?? 80) - 1, 20);
-    const from = Math.min(this.#firstDirty, this.#drawn);
+    // Lines scrolled off the top cannot be reached with the cursor: they keep what they last showed.
+    const reachable = Math.max(this.#drawn - ((this.#out.rows ?? 24) - 1), 0);
+    const from = Math.max(Math.min(this.#firstDirty, this.#drawn), reachable);
     let text = this.#drawn > from ? `${ESC}${this.#drawn - from}A\r` : '';
     for (let i = from; i < this.#lines.length; i++) text += `${ESC}2K${this.#lines[i]?.slice(0, width)}\n`;
     this.#out.write(text);

@@ -56,6 +56,25 @@ describe('TerminalProgress', () => {
     expect(writes.join('')).toContain(`aaa: Downloading [${'='.repeat(24)}>${' '.repeat(25)}]`);
   });
 
+  it('never moves the cursor above the screen: lines scrolled off keep what they showed', () => {
+    vi.useFakeTimers();
+    const writes: string[] = [];
+    const view = new TerminalProgress({
+      isTTY: true,
+      columns: 80,
+      rows: 4,
+      write: (t: string) => writes.push(t),
+    });
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) view.update(layer(id, 'Waiting'));
+    vi.advanceTimersByTime(200);
+    view.update(layer('a', 'Pull complete'));
+    view.update(layer('f', 'Pull complete'));
+    view.finish();
+    const ups = [...writes.join('').matchAll(/\u001b\[(\d+)A/g)].map((m) => Number(m[1]));
+    expect(Math.max(...ups)).toBeLessThanOrEqual(3);
+    expect(render(writes.join('')).at(-1)).toBe('f: Pull complete');
+  });
+
   it('redraws at most every 100 ms however many messages arrive', () => {
     vi.useFakeTimers();
     const { out, writes } = sink(true);
