@@ -128,7 +128,8 @@ function createContext(
     },
     aborted: () => interrupt?.signal.aborted ?? false,
     engine() {
-      engine ??= import('../client/index.ts').then(
+      // The engine client alone, not the whole SDK: `dockhand version` should start fast.
+      engine ??= import('../client/engine-client.ts').then(
         ({ EngineClient }) =>
           new EngineClient({ env: io.env, ...(globals.host ? { host: globals.host } : {}) }),
       );
@@ -153,7 +154,7 @@ async function report(
 ): Promise<number> {
   const { describeError } = await import('./errors.ts');
   if (aborted) return EXIT.interrupted;
-  const { resolveDaemonAddress } = await import('../client/index.ts');
+  const { resolveDaemonAddress } = await import('../client/daemon-address.ts');
   let daemon = globals.host ?? '';
   try {
     const address = resolveDaemonAddress({ env: io.env, ...(globals.host ? { host: globals.host } : {}) });

@@ -1,6 +1,6 @@
 // The local-image commands of `dockhand` against a real daemon: images (table, json, --digests, filter), image
-// inspect, tag, rmi, image prune, events, info, with docker's columns and wording. One test: each step builds on
-// the one before, and every CLI process costs a start-up.
+// inspect, tag, rmi, image prune, events, info, with docker's columns and wording. The tests run in order, each on
+// what the one before left.
 
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +37,9 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-it('images, tag, image inspect, rmi, image prune, events and info', async () => {
-  const start = Math.floor(Date.now() / 1000) - 60;
+const start = Math.floor(Date.now() / 1000) - 60;
+
+it('tag, then images as a table with digests and as JSON with a filter', async () => {
   expect(await runDockhand(['tag', ref, 'local/copy:2'], home.env)).toMatchObject({ code: 0, stdout: '' });
 
   const table = await runDockhand(['images', '--digests'], home.env);
@@ -56,14 +57,18 @@ it('images, tag, image inspect, rmi, image prune, events and info', async () => 
     .split('\n')
     .map((line) => JSON.parse(line));
   expect(listed).toEqual([expect.objectContaining({ Repository: 'local/copy', Tag: '2' })]);
+});
 
+it('image inspect prints what it found and names what it did not (exit 1)', async () => {
   const inspect = await runDockhand(['image', 'inspect', 'local/copy:2', 'no/such:1'], home.env);
   expect(inspect.code).toBe(1);
   expect(JSON.parse(inspect.stdout)).toEqual([
     expect.objectContaining({ RepoTags: expect.arrayContaining(['local/copy:2']) }),
   ]);
   expect(inspect.stderr).toBe('Error: No such image: no/such:1\n');
+});
 
+it('rmi untags, image prune -a -f removes the rest', async () => {
   const rmi = await runDockhand(['rmi', 'local/copy:2'], home.env);
   expect(rmi).toMatchObject({ code: 0, stdout: 'Untagged: local/copy:2\n' });
 
@@ -71,7 +76,9 @@ it('images, tag, image inspect, rmi, image prune, events and info', async () => 
   expect(prune.code).toBe(0);
   expect(prune.stdout).toContain(`untagged: ${ref}`);
   expect(prune.stdout).toMatch(/Total reclaimed space: [\d.]+[kM]?B\n$/);
+});
 
+it('events between two times, and info', async () => {
   const until = String(Math.floor(Date.now() / 1000) + 1);
   const events = await runDockhand(['events', '--since', String(start), '--until', until], home.env);
   expect(events.code).toBe(0);
