@@ -3,6 +3,7 @@ export * from './abort.ts';
 export * from './digest.ts';
 export * from './error-body.ts';
 export * from './errors.ts';
+export * from './link-header.ts';
 export * from './loopback.ts';
 export * from './manifest.ts';
 export * from './media-types.ts';

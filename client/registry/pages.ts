@@ -2,8 +2,8 @@
 // `Link: <…>; rel="next"` header. Pages are fetched as the caller consumes them, so stopping early stops the requests.
 // A next link resolves against the URL that answered and must stay on the registry's origin.
 
+import { findLink, parseLinkHeader } from '../../protocol/index.ts';
 import { RegistryResponseError } from './errors.ts';
-import { findLink, parseLinkHeader } from './link-header.ts';
 import type { RegistryOrigin } from './origin.ts';
 import { type BrowsedResource, jsonBody, refusal } from './refusal.ts';
 import type { RegistryAnswer, RegistryFetcher } from './registry-fetch.ts';

@@ -28,7 +28,7 @@ export class RegistryUnauthorizedError extends Error {
 }
 
 /** What a registry request was about, so failures are classified by these fields and never by their text. */
-export type RegistryResource = 'manifest' | 'blob' | 'upload' | 'ping';
+export type RegistryResource = 'manifest' | 'blob' | 'upload' | 'ping' | 'tags';
 
 /** A non-2xx answer that is not an auth failure. `code` is the registry's first error code (MANIFEST_UNKNOWN, …). */
 export class RegistryResponseError extends Error {

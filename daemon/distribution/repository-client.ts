@@ -5,8 +5,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   describeRegistryErrors,
+  findLink,
   MANIFEST_ACCEPT_HEADER,
   MAX_MANIFEST_BYTES,
+  parseLinkHeader,
   readLimited,
   refuseAnnouncedSize,
   repositoryScope,
@@ -101,6 +103,26 @@ export class RepositoryClient {
     }
     const mediaType = header(response, 'content-type')?.split(';')[0]?.trim() ?? '';
     return { digest, mediaType: mediaType || mediaTypeOf(bytes), size: bytes.length, bytes };
+  }
+
+  /**
+   * Every tag of the repository: `tags/list?n=<pageSize>`, then each page the registry's `Link: <…>; rel="next"`
+   * (RFC 8288) names, as distribution, Harbor and Docker Hub page them. A next link must stay on this tags/list.
+   */
+  async listTags(pageSize: number): Promise<string[]> {
+    const tags: string[] = [];
+    const asked = new Set<string>();
+    for (let query: string | undefined = `n=${pageSize}`; query !== undefined; ) {
+      if (asked.has(query) || asked.size >= MAX_TAG_PAGES) {
+        throw new Error(`the tag pages of ${this.repository} do not end (page ${asked.size + 1}: ?${query})`);
+      }
+      asked.add(query);
+      const response = await this.#read('GET', 'tags', `tags/list?${query}`, { accept: 'application/json' });
+      const body = await readLimited(response.body, MAX_TAG_PAGE_BYTES, `tags of ${this.repository}`);
+      tags.push(...tagsOf(body, this.repository));
+      query = nextPageQuery(response, this.#path('tags/list'));
+    }
+    return tags;
   }
 
   /** Opens a blob body from `offset` (a Range request), for resuming a partial download. */
@@ -307,6 +329,38 @@ export class RepositoryClient {
       }
     }
   }
+}
+
+/** A page holds names only; a registry that ignores `n` still cannot make the daemon hold more than this. */
+const MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024;
+const MAX_TAG_PAGES = 10_000;
+
+function tagsOf(body: Buffer, repository: string): string[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error(`the tags page of ${repository} is not JSON`);
+  }
+  const tags = (json as { tags?: unknown } | null)?.tags;
+  // distribution answers `"tags": null` for a repository whose tags were all deleted.
+  if (tags === null || tags === undefined) return [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+    throw new Error(`the tags page of ${repository} has no list of tags`);
+  }
+  return tags;
+}
+
+/** The query of the page the Link header names next, resolved against the page that named it. */
+function nextPageQuery(response: RegistryResponse, path: string): string | undefined {
+  const target = findLink(parseLinkHeader(response.headers['link']), 'next');
+  if (target === undefined) return undefined;
+  const base = new URL(response.url);
+  const next = new URL(target, base);
+  if (next.origin !== base.origin || next.pathname !== path) {
+    throw new Error(`the registry's next tags page ${target} is not ${path} on ${base.origin}`);
+  }
+  return next.search.slice(1);
 }
 
 function header(response: RegistryResponse, name: string): string | undefined {

@@ -4,6 +4,7 @@
 import type { DaemonConfig } from '../config.ts';
 import { inspectDistribution } from '../distribution/inspect.ts';
 import { login } from '../distribution/login.ts';
+import { AllTagsPull } from '../distribution/pull/all-tags.ts';
 import { Pull } from '../distribution/pull/pull.ts';
 import { Push } from '../distribution/push/push.ts';
 import { RegistryAccess } from '../distribution/registry-access.ts';
@@ -73,9 +74,15 @@ export async function createImageService(
         maxConcurrentDownloads: config.maxConcurrentDownloads,
         retry: access.transport.limits.retry,
       };
-      const pull = await mapErrors(op, () =>
-        Pull.prepare(deps, { reference, platform: pullPlatform(request.platform), mode: request }, signal),
-      );
+      const pullRequest = { reference, platform: pullPlatform(request.platform), mode: request };
+      // No tag and no digest: every tag (`docker pull -a`; the CLI sends `tag=latest` for a plain pull).
+      if (reference.tag === undefined && reference.digest === undefined) {
+        const all = await mapErrors(op, () => AllTagsPull.prepare(deps, pullRequest, signal));
+        return streaming(op, (emit, runSignal) =>
+          all.run(emit, runSignal, (familiar) => events.publish('pull', familiar)),
+        );
+      }
+      const pull = await mapErrors(op, () => Pull.prepare(deps, pullRequest, signal));
       return streaming(op, async (emit, runSignal) => {
         await pull.run(emit, runSignal);
         events.publish('pull', pull.familiar);

@@ -6,6 +6,7 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { docker } from '../helpers/docker-cli.ts';
 import { type Registry, startRegistry } from '../rig/registry.ts';
 import { type SeededImages, seedImages } from '../rig/seed.ts';
+import { copyImage } from '../rig/skopeo.ts';
 
 let registry: Registry;
 let images: SeededImages;
@@ -126,5 +127,37 @@ describe('docker CLI against Dockhand (no-auth registry)', () => {
     expect(missing.stderr).toBe(
       `Error response from daemon: manifest for ${registry.host}/nope:1 not found: manifest unknown: manifest unknown\n`,
     );
+  });
+});
+
+// The Link pagination of the tags list, which Debian's registry 2.8 does not do, is tested beside the repository
+// client (test/unit/distribution/list-tags.test.ts).
+describe('docker pull -a', () => {
+  const tags = ['t1', 't2', 't3'];
+
+  it('pulls every tag (one of them multi-platform), then reports the repository up to date', async () => {
+    for (const tag of tags) {
+      const from = tag === 't2' ? images.multi.ref : images.small.ref;
+      await copyImage(`docker://${from}`, `docker://${registry.host}/tags:${tag}`, { all: tag === 't2' });
+    }
+    const repo = `${registry.host}/tags`;
+    const first = await docker(daemon.socket, config, ['pull', '-a', repo]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    for (const tag of tags) expect(first.stdout).toContain(`${tag}: Pulling from tags\n`);
+    expect(first.stdout).toContain(`Status: Downloaded newer image for ${repo}\n`);
+    expect(first.stdout.match(/^Status: /gm)).toHaveLength(1);
+    const listed = await docker(daemon.socket, config, ['images', repo, '--format', '{{.Tag}}']);
+    expect(listed.stdout.trim().split('\n').sort()).toEqual(tags);
+    const again = await docker(daemon.socket, config, ['pull', '-a', repo]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`Status: Image is up to date for ${repo}\n`);
+    expect(again.stdout).not.toMatch(/Pull complete/);
+  });
+
+  it('says so when the repository does not exist', async () => {
+    const missing = await docker(daemon.socket, config, ['pull', '-a', `${registry.host}/nothing-here`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('repository does not exist');
   });
 });

@@ -76,20 +76,30 @@ export class Pull {
     return familiarCanonical(this.#ref);
   }
 
-  async run(progress: Progress, signal: AbortSignal): Promise<void> {
+  /**
+   * Streams the pull. `statusLine: false` leaves out the closing "Status:" line (a pull of every tag prints one for
+   * the repository). Resolves whether anything new was stored.
+   */
+  async run(
+    progress: Progress,
+    signal: AbortSignal,
+    options: { statusLine?: boolean } = {},
+  ): Promise<'downloaded' | 'up-to-date'> {
     this.#progress = progress;
     const ref = this.#ref;
+    const statusLine = options.statusLine ?? true;
     // dockerd's first line: "<tag>: Pulling from <path on the registry>", or the whole reference for a digest pull.
     progress({ status: `Pulling from ${ref.path}`, id: ref.digest ? this.familiar : (ref.tag ?? 'latest') });
     if (this.#plan.kind === 'up-to-date') {
       progress({ status: `Digest: ${this.#plan.digest}` });
-      progress({ status: `Status: Image is up to date for ${this.familiar}` });
-      return;
+      if (statusLine) progress({ status: `Status: Image is up to date for ${this.familiar}` });
+      return 'up-to-date';
     }
     const image = this.#plan.image;
     await this.#store(image, progress, signal);
     progress({ status: `Digest: ${image.top.descriptor.digest}` });
-    progress({ status: `Status: Downloaded newer image for ${this.familiar}` });
+    if (statusLine) progress({ status: `Status: Downloaded newer image for ${this.familiar}` });
+    return 'downloaded';
   }
 
   async #store(image: ResolvedImage, progress: Progress, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { findLink, parseLinkHeader } from '../../../../client/registry/link-header.ts';
+import { findLink, parseLinkHeader } from '../../../protocol/link-header.ts';
 
 describe('parseLinkHeader (RFC 8288)', () => {
   it("reads distribution's next link", () => {

@@ -1,4 +1,5 @@
-// The `Link` header (RFC 8288) that registries use to page `/v2/_catalog` and `/v2/<name>/tags/list`:
+// The `Link` header (RFC 8288) that registries use to page `/v2/_catalog` and `/v2/<name>/tags/list` (the SDK browses
+// with it, the daemon pulls every tag with it):
 //
 //   Link       = #link-value
 //   link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param )
