@@ -37,7 +37,7 @@ beforeAll(async () => {
     insecureRegistries: [],
     registryMirrors: [],
     mirrorsByHost: {},
-    retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+    limits: { retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 } },
     clientId: 'test',
   });
 });
