@@ -1,0 +1,100 @@
+// Long operations under short-lived credentials, against the real token-auth registry, the rig's token server
+// (refresh-token rotation on) and a front that throttles every blob: the pull outlives many access tokens and still
+// completes with every layer byte served once; with the side channel it is one stream from start to end. A push
+// whose grant lacks push fails at once with the typed error.
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { createTokenChallengeHandler, EngineClient, PartialGrantError } from '../../client/index.ts';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { LONG_PULL, type LongPullRig, longPull, startLongPullRig } from '../helpers/long-pull.ts';
+import { defaultPolicy } from '../rig/token-server.ts';
+
+let rig: LongPullRig;
+let daemon: TestDaemon | undefined;
+
+beforeAll(async () => {
+  rig = await startLongPullRig();
+}, 120_000);
+
+afterEach(async () => {
+  await daemon?.close();
+  daemon = undefined;
+});
+
+afterAll(async () => {
+  await rig?.stop();
+});
+
+async function freshDaemon(): Promise<string> {
+  daemon = await startTestDaemon({ maxConcurrentDownloads: LONG_PULL.concurrentDownloads });
+  return daemon.socket;
+}
+
+function expectEveryLayerByteOnce(layerBytes: { served: number; size: number }[]): void {
+  expect(layerBytes).toHaveLength(LONG_PULL.layers);
+  for (const layer of layerBytes) expect(layer.served).toBe(layer.size);
+}
+
+it('renews in the stream: one stream, every layer byte once, no refresh-token reuse', async () => {
+  const run = await longPull(rig, await freshDaemon(), { sideChannel: true, renewBeforeExpiry: true });
+  expect(run.result.digest).toBe(rig.image.digest);
+  expect(run.streams).toBe(1);
+  expect(run.refreshTokenReuse).toBe(0);
+  expectEveryLayerByteOnce(run.layerBytes);
+  // The pull outlived its first token several times over: it renewed, and ahead of expiry.
+  expect(run.ms).toBeGreaterThan(2 * LONG_PULL.tokenSeconds * 1000);
+  expect(run.renewals).toBeGreaterThan(0);
+}, 120_000);
+
+it('without the side channel, the retries resume and every round that progressed may renew', async () => {
+  // One round allowed: the pull renews several times all the same, since each round made progress.
+  const run = await longPull(rig, await freshDaemon(), {
+    sideChannel: false,
+    renewBeforeExpiry: false,
+    maxRounds: 1,
+  });
+  expect(run.result.digest).toBe(rig.image.digest);
+  expect(run.answers).toBeGreaterThan(1);
+  expect(run.streams).toBe(run.answers);
+  expect(run.refreshTokenReuse).toBe(0);
+  expectEveryLayerByteOnce(run.layerBytes);
+}, 120_000);
+
+it('refuses a push the grant does not cover, within seconds, one token request per answer', async () => {
+  const socket = await freshDaemon();
+  const client = new EngineClient({ socketPath: socket });
+  rig.tokens.setPolicy((user, name, type) =>
+    type === 'repository' && name === 'long' ? ['pull'] : defaultPolicy(user, name, type),
+  );
+  try {
+    await client.pull(rig.ref, {
+      challengeHandler: createTokenChallengeHandler({
+        credentials: async () => ({ username: 'testuser', password: 'testpass' }),
+      }),
+    });
+    rig.tokens.resetLog();
+    let answers = 0;
+    const inner = createTokenChallengeHandler({
+      credentials: async () => ({ username: 'testuser', password: 'testpass' }),
+    });
+    const started = Date.now();
+    const err = await client
+      .push(rig.ref, {
+        challengeHandler: (c) => {
+          answers++;
+          return inner(c);
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toBeInstanceOf(PartialGrantError);
+    expect((err as PartialGrantError).message).toBe(
+      'denied: push to long needs pull,push; the token grants pull',
+    );
+    expect((err as PartialGrantError).repository).toBe('long');
+    expect((err as PartialGrantError).actionsAsked).toEqual(['pull', 'push']);
+    expect(rig.tokens.counters().requests).toBeLessThanOrEqual(answers);
+  } finally {
+    rig.tokens.setPolicy(defaultPolicy);
+    await client.close();
+  }
+}, 60_000);
