@@ -8,13 +8,15 @@ import type { PendingChallenges } from './pending-challenges.ts';
 export class StreamChannel implements ChallengeChannel {
   readonly #pending: PendingChallenges;
   readonly #signal: AbortSignal;
+  /** Ends every question still open when the operation is over, however it ended. */
+  readonly #ended = new AbortController();
   #emit: ((message: JSONMessage) => void) | undefined;
   /** The question in flight per registry host. */
   readonly #asking = new Map<string, Promise<ClientAnswer>>();
 
   constructor(pending: PendingChallenges, signal: AbortSignal) {
     this.#pending = pending;
-    this.#signal = signal;
+    this.#signal = AbortSignal.any([signal, this.#ended.signal]);
   }
 
   get streaming(): boolean {
@@ -26,10 +28,16 @@ export class StreamChannel implements ChallengeChannel {
     this.#emit = emit;
   }
 
+  /** The operation is over: open questions fail, and later ones (a renewal timer firing late) fail at once. */
+  close(): void {
+    this.#ended.abort(new Error('the operation has ended'));
+  }
+
   ask(challenge: ClientChallenge): Promise<ClientAnswer> {
     const emit = this.#emit;
-    if (emit === undefined)
-      throw new Error('a challenge can be asked in the stream only once it has started');
+    if (emit === undefined) {
+      return Promise.reject(new Error('a challenge can be asked in the stream only once it has started'));
+    }
     const inFlight = this.#asking.get(challenge.registry);
     if (inFlight) return inFlight;
     const { id, answer } = this.#pending.open(challenge.registry, this.#signal);

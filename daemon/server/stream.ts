@@ -93,6 +93,7 @@ export async function streamJob(
   try {
     await job.run(emit, scope.signal);
   } catch (err) {
+    channel?.close();
     if (scope.clientGone) {
       reply.hijack();
       return;
@@ -102,6 +103,7 @@ export async function streamJob(
     writer.end(failureMessage(err));
     return;
   }
+  channel?.close();
   if (!started) {
     if (scope.clientGone) reply.hijack();
     else reply.code(200).type('application/json').send('');
