@@ -11,14 +11,14 @@ export interface DaemonProcess extends ServerProcess {
 }
 
 /** Starts the daemon with its socket and data root in `dir` (created if missing). */
-export async function startDaemonProcess(options: { dir: string }): Promise<DaemonProcess> {
+export async function startDaemonProcess(options: { dir: string; args?: string[] }): Promise<DaemonProcess> {
   await mkdir(options.dir, { recursive: true });
   const socket = join(options.dir, 'dockhand.sock');
   const dataRoot = join(options.dir, 'data');
   const server = await startServerProcess({
     name: 'dockhand-daemon',
     command: process.execPath,
-    args: [CLI, 'daemon', '-H', `unix://${socket}`, '--data-root', dataRoot],
+    args: [CLI, 'daemon', '-H', `unix://${socket}`, '--data-root', dataRoot, ...(options.args ?? [])],
     socket,
     readyTimeoutMs: 60_000,
     stopGraceMs: 3000,

@@ -1,7 +1,7 @@
 // `npm run bench`: measures Dockhand against its references and writes the report to stdout and
 // bench/results/ (latest.md, and the raw figures as latest.json and <start time>.json). Progress goes to stderr.
 // Env: BENCH_ROUNDS (3), BENCH_SIZE_MIB (512), BENCH_THROTTLED_MIB (128), BENCH_AUTH_SIZE_MIB (64),
-// BENCH_ONLY=pull|throttled|cli|fanout|clientauth|api|filteredlist (comma-separated).
+// BENCH_ONLY=pull|throttled|cli|fanout|clientauth|renewal|api|filteredlist (comma-separated).
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -16,6 +16,7 @@ import type { Section } from './sections/context.ts';
 import { fanoutSection } from './sections/fanout.ts';
 import { filteredListSection } from './sections/filtered-list.ts';
 import { pullSection } from './sections/pull.ts';
+import { renewalSection } from './sections/renewal.ts';
 import { throttledSection } from './sections/throttled.ts';
 import { readSettings, type SectionName } from './settings.ts';
 import { percent } from './stats.ts';
@@ -27,6 +28,7 @@ const SECTION_RUNNERS: Record<SectionName, Section> = {
   cli: cliSection,
   fanout: fanoutSection,
   clientauth: clientAuthSection,
+  renewal: renewalSection,
   api: apiSection,
   filteredlist: filteredListSection,
 };

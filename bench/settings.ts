@@ -1,7 +1,16 @@
 // What a bench run measures, from the environment. Parsed once at the edge; a bad value stops the run with the
 // variable's name and the reason.
 
-export const SECTIONS = ['pull', 'throttled', 'cli', 'fanout', 'clientauth', 'api', 'filteredlist'] as const;
+export const SECTIONS = [
+  'pull',
+  'throttled',
+  'cli',
+  'fanout',
+  'clientauth',
+  'renewal',
+  'api',
+  'filteredlist',
+] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 export interface BenchSettings {
