@@ -52,7 +52,7 @@ export class RegistryAccess {
   ): Promise<Authorizer> {
     const credentialOrigin = (await resolveEndpoint(credentialHost(mode.auth, domain), this.#o)).origin;
     return mode.clientAuth
-      ? new ForwardingAuthorizer(mode.auth, credentialOrigin, this.#memory)
+      ? new ForwardingAuthorizer(mode.auth, credentialOrigin, this.#memory, mode.channel)
       : new ClassicAuthorizer({
           auth: mode.auth,
           credentialOrigin,

@@ -56,7 +56,11 @@ it('without the side channel, the retries resume and every round that progressed
   expect(run.answers).toBeGreaterThan(1);
   expect(run.streams).toBe(run.answers);
   expect(run.refreshTokenReuse).toBe(0);
-  expectEveryLayerByteOnce(run.layerBytes);
+  // Each retry resumes with Range: only what was in flight when a stream ended is sent twice.
+  for (const layer of run.layerBytes) {
+    expect(layer.served).toBeGreaterThanOrEqual(layer.size);
+    expect(layer.served - layer.size).toBeLessThan(64 * 1024);
+  }
 }, 120_000);
 
 it('refuses a push the grant does not cover, within seconds, one token request per answer', async () => {

@@ -26,3 +26,25 @@ export function basicCredentials(auth: AuthConfig): { username: string; password
 export function basicHeader(credentials: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
+
+/**
+ * The credentials after the API client answered a challenge of `host` mid-operation: bearer tokens accumulate per
+ * host (the answer's host is its serveraddress, else the challenger); Basic credentials replace the caller's only
+ * for the host they were given for.
+ */
+export function withAnswer(
+  current: AuthConfig,
+  credentialHostName: string,
+  host: string,
+  answer: AuthConfig,
+): AuthConfig {
+  const target = answer.serveraddress ? credentialHost(answer, host) : host;
+  const registrytokens = { ...current.registrytokens, ...answer.registrytokens };
+  if (answer.registrytoken) registrytokens[target] = answer.registrytoken;
+  const basic = basicCredentials(answer);
+  return {
+    ...current,
+    ...(basic && target === credentialHostName ? { username: basic.username, password: basic.password } : {}),
+    registrytokens,
+  };
+}

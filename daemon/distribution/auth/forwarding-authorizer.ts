@@ -1,35 +1,61 @@
 // clientAuth mode: the daemon never negotiates. It sends only what the API client gave for the very origin being
-// asked, and turns every 401 into a ForwardedChallengeError carrying the registry's WWW-Authenticate lines untouched.
+// asked. A 401 before the stream started becomes a ForwardedChallengeError carrying the registry's WWW-Authenticate
+// lines untouched (the client answers with a new request). Once the stream has started, and the client opted in to
+// the side channel, the request that met the 401 waits while the challenge is asked in the stream; the answer joins
+// the credentials, the request is sent once more, and the operation goes on. A token whose expiry the client gave
+// (with an answer, or registrytokenttl) is renewed the same way by the first request to its host in the last quarter
+// of its life, before that request is sent: a long operation need not meet a 401 again.
 
 import { authChallengeMessage } from '../../../api-spec/auth-challenge.ts';
 import type { AuthConfig } from '../../../api-spec/auth-config.ts';
+import type { Endpoint } from '../endpoint.ts';
 import { ForwardedChallengeError } from '../errors.ts';
 import { Secrets } from '../transport/sanitize.ts';
+import type { ChallengeChannel } from './auth-mode.ts';
 import type { Authorizer, AuthRequest } from './authorizer.ts';
 import type { ChallengeMemory } from './challenge-memory.ts';
-import { basicCredentials, basicHeader } from './credentials.ts';
+import { basicCredentials, basicHeader, withAnswer } from './credentials.ts';
+
+/** How long before expiry a renewal is asked: a quarter of the token's life, at least 1 s, at most 30 s. */
+export function renewalLeadMs(lifetimeMs: number): number {
+  return Math.min(30_000, Math.max(1_000, lifetimeMs / 4));
+}
 
 export class ForwardingAuthorizer implements Authorizer {
-  readonly #auth: AuthConfig;
+  #auth: AuthConfig;
   readonly #credentialOrigin: string;
   readonly #memory: ChallengeMemory;
   readonly #secrets = new Secrets();
+  readonly #channel: ChallengeChannel | undefined;
+  /**
+   * Per host, when its token enters the renewal window. The next request to the host from then on asks the client
+   * first: a renewal costs no 401, and an operation idle meanwhile (one long blob body) costs no renewal at all.
+   */
+  readonly #renewAt = new Map<string, number>();
 
-  constructor(auth: AuthConfig, credentialOrigin: string, memory: ChallengeMemory) {
+  constructor(
+    auth: AuthConfig,
+    credentialOrigin: string,
+    memory: ChallengeMemory,
+    channel?: ChallengeChannel,
+  ) {
     this.#auth = auth;
     this.#credentialOrigin = credentialOrigin;
     this.#memory = memory;
-    const basic = basicCredentials(auth);
-    if (basic) this.#secrets.addBasic(basic.username, basic.password);
-    this.#secrets.add(auth.registrytoken);
-    for (const token of Object.values(auth.registrytokens ?? {})) this.#secrets.add(token);
+    this.#channel = channel;
+    this.#hold(auth);
+    const now = Date.now();
+    for (const [host, seconds] of Object.entries(auth.registrytokenttl ?? {})) {
+      this.#scheduleRenewal(host, now + seconds * 1000);
+    }
   }
 
   secrets(): Secrets {
     return this.#secrets;
   }
 
-  async authorization({ endpoint }: AuthRequest): Promise<string | undefined> {
+  async authorization({ endpoint, repository }: AuthRequest): Promise<string | undefined> {
+    await this.#renewIfDue(endpoint, repository);
     const mine = endpoint.origin === this.#credentialOrigin;
     // A per-host token goes to the registry's own origin, or to an origin that challenged for it (a redirect
     // target the client answered for); never to the same host reached over another scheme.
@@ -49,11 +75,52 @@ export class ForwardingAuthorizer implements Authorizer {
     } catch {
       // A realm the daemon's policy refuses is not remembered; the client judges the challenge itself.
     }
+    if (this.#channel?.streaming && lines.length > 0) {
+      await this.#ask(this.#channel, endpoint.host, repository, lines, false);
+      return;
+    }
     throw new ForwardedChallengeError(
       endpoint.host,
       repository,
       lines,
       authChallengeMessage(endpoint.host, repository, lines.length > 0),
     );
+  }
+
+  /** Asks for a renewal when the host's token is in its renewal window, repeating the origin's last challenge. */
+  async #renewIfDue(endpoint: Endpoint, repository: string): Promise<void> {
+    const at = this.#renewAt.get(endpoint.host);
+    const lines = this.#memory.lines(endpoint);
+    if (at === undefined || Date.now() < at || !this.#channel?.streaming || !lines) return;
+    this.#renewAt.delete(endpoint.host);
+    // A renewal that fails (declined, unanswered) leaves the token as it is: its expiry brings a 401 and a question.
+    await this.#ask(this.#channel, endpoint.host, repository, lines, true).catch(() => undefined);
+  }
+
+  async #ask(
+    channel: ChallengeChannel,
+    host: string,
+    repository: string,
+    lines: string[],
+    renewal: boolean,
+  ): Promise<void> {
+    const answer = await channel.ask({ registry: host, repository, lines, renewal });
+    this.#hold(answer.auth);
+    this.#auth = withAnswer(this.#auth, new URL(this.#credentialOrigin).host, host, answer.auth);
+    this.#renewAt.delete(host);
+    if (answer.expiresAt !== undefined) this.#scheduleRenewal(host, answer.expiresAt);
+  }
+
+  /** Every credential this authorizer may send is masked in what the transport logs or returns. */
+  #hold(auth: AuthConfig): void {
+    const basic = basicCredentials(auth);
+    if (basic) this.#secrets.addBasic(basic.username, basic.password);
+    this.#secrets.add(auth.registrytoken);
+    for (const token of Object.values(auth.registrytokens ?? {})) this.#secrets.add(token);
+  }
+
+  #scheduleRenewal(host: string, expiresAt: number): void {
+    const lifetimeMs = expiresAt - Date.now();
+    this.#renewAt.set(host, expiresAt - renewalLeadMs(lifetimeMs));
   }
 }
