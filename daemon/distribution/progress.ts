@@ -2,12 +2,18 @@
 
 import type { JSONMessage } from '../../api-spec/json-message.ts';
 import { progressBar } from '../../api-spec/progress-bar.ts';
+import type { RegistryWarning } from './registry-warnings.ts';
 
 /** Where an operation's JSON messages go (the response stream). */
 export type Progress = (message: JSONMessage) => void;
 
 export function shortId(digest: string): string {
   return digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+}
+
+/** A registry's Warning, as a line people read and an aux clients can tell apart. */
+export function warningMessage(warning: RegistryWarning): JSONMessage {
+  return { status: `Warning from ${warning.registry}: ${warning.text}`, aux: { registryWarning: warning } };
 }
 
 export function layerStatus(digest: string, status: string): JSONMessage {

@@ -17,6 +17,7 @@ import {
 import type { Authorizer } from './auth/authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
 import { ForwardedChallengeError, type RegistryResource, RegistryResponseError } from './errors.ts';
+import { RegistryWarnings } from './registry-warnings.ts';
 import { readCapped } from './transport/read-body.ts';
 import type { RetryNotice } from './transport/retry.ts';
 import type { Secrets } from './transport/sanitize.ts';
@@ -52,6 +53,8 @@ export class RepositoryClient {
   readonly #o: RepositoryClientOptions;
   /** Mirrors that failed during this operation: the rest of it goes straight to the next endpoint. */
   readonly #downMirrors = new Set<Endpoint>();
+  /** The registries' Warning headers during this operation, each once. */
+  readonly warnings = new RegistryWarnings();
 
   constructor(options: RepositoryClientOptions) {
     this.#o = options;
@@ -277,13 +280,15 @@ export class RepositoryClient {
     return [repositoryScope(this.#o.repository, actions)];
   }
 
-  #send(endpoint: Endpoint, request: Omit<RegistryRequest, 'repository'>): Promise<RegistryResponse> {
-    return this.#o.transport.send(endpoint, this.#o.authorizer, {
+  async #send(endpoint: Endpoint, request: Omit<RegistryRequest, 'repository'>): Promise<RegistryResponse> {
+    const response = await this.#o.transport.send(endpoint, this.#o.authorizer, {
       ...request,
       repository: this.#o.repository,
       ...(this.#o.signal && !request.signal ? { signal: this.#o.signal } : {}),
       ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}),
     });
+    this.warnings.record(response.url.host, response.headers['warning']);
+    return response;
   }
 
   /** A pull-side read: mirrors first; a failing mirror falls back to the next, the origin's answer is final. */

@@ -1,9 +1,15 @@
 // Long operations under short-lived credentials, against the real token-auth registry, the rig's token server
 // (refresh-token rotation on) and a front that throttles every blob: the pull outlives many access tokens and still
 // completes with every layer byte served once; with the side channel it is one stream from start to end. A push
-// whose grant lacks push fails at once with the typed error.
+// whose grant lacks push fails at once with the typed error. Registry warnings reach the stream once each.
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createTokenChallengeHandler, EngineClient, PartialGrantError } from '../../client/index.ts';
+import {
+  createTokenChallengeHandler,
+  EngineClient,
+  isRegistryWarningAux,
+  type JSONMessage,
+  PartialGrantError,
+} from '../../client/index.ts';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { LONG_PULL, type LongPullRig, longPull, startLongPullRig } from '../helpers/long-pull.ts';
 import { defaultPolicy } from '../rig/token-server.ts';
@@ -101,4 +107,30 @@ it('refuses a push the grant does not cover, within seconds, one token request p
     rig.tokens.setPolicy(defaultPolicy);
     await client.close();
   }
+}, 60_000);
+
+it("passes the registry's Warning headers on as stream messages, once per operation", async () => {
+  const client = new EngineClient({ socketPath: await freshDaemon() });
+  await rig.front.setFaults([
+    { type: 'warning', text: 'this repository is deprecated', kind: 'any' },
+    { type: 'warning', text: 'pull quota at 90%', kind: 'manifest' },
+  ]);
+  const messages: JSONMessage[] = [];
+  try {
+    await client.pull(rig.ref, {
+      challengeHandler: createTokenChallengeHandler({
+        credentials: async () => ({ username: 'testuser', password: 'testpass' }),
+      }),
+      onProgress: (m) => messages.push(m),
+    });
+  } finally {
+    await rig.front.setFaults([]);
+    await client.close();
+  }
+  const warnings = messages.flatMap((m) => (isRegistryWarningAux(m.aux) ? [m.aux.registryWarning] : []));
+  expect(warnings).toEqual([
+    { registry: rig.front.host, text: 'this repository is deprecated' },
+    { registry: rig.front.host, text: 'pull quota at 90%' },
+  ]);
+  expect(rig.front.requests().filter((r) => r.faults.includes('warning')).length).toBeGreaterThan(2);
 }, 60_000);

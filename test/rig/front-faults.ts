@@ -45,7 +45,10 @@ export type BodyFault = FaultMatch &
     | { type: 'redirect'; to: 'other-host' | 'other-port'; status?: 301 | 302 | 303 | 307 | 308 }
   );
 
-export type Fault = StatusFault | BodyFault;
+/** The registry's answer gets `Warning: 299 - "text"` (distribution spec: deprecations, quotas), any method. */
+export type WarningFault = FaultMatch & { type: 'warning'; text: string };
+
+export type Fault = StatusFault | BodyFault | WarningFault;
 
 export interface RequestFacts {
   kind: RequestKind;
@@ -62,7 +65,7 @@ export class ArmedFault {
   fits(facts: RequestFacts): boolean {
     const { fault } = this;
     const kind = fault.kind ?? 'blob';
-    const method = fault.method ?? (fault.type === 'status' ? 'any' : 'GET');
+    const method = fault.method ?? (fault.type === 'status' || fault.type === 'warning' ? 'any' : 'GET');
     if (kind !== 'any' && kind !== facts.kind) return false;
     if (method !== 'any' && method.toUpperCase() !== facts.method) return false;
     return fault.pathIncludes === undefined || facts.path.includes(fault.pathIncludes);
@@ -91,6 +94,8 @@ export function describeFault(fault: Fault): string {
       return `flip:${fault.atByte ?? 'middle'}`;
     case 'redirect':
       return `redirect:${fault.to}`;
+    case 'warning':
+      return 'warning';
   }
 }
 

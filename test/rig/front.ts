@@ -29,7 +29,7 @@ import { type FrontMode, type ModeContext, rewriteChallenge } from './front-mode
 import { trackService } from './processes.ts';
 import { type RedirectRecord, type RedirectTarget, startRedirectTarget } from './redirect-target.ts';
 
-export type { BodyFault, Fault, FaultMatch, RequestKind, StatusFault } from './front-faults.ts';
+export type { BodyFault, Fault, FaultMatch, RequestKind, StatusFault, WarningFault } from './front-faults.ts';
 export type { FrontMode } from './front-modes.ts';
 export type { RedirectRecord } from './redirect-target.ts';
 
@@ -266,9 +266,17 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       });
     }
 
+    for (const armed of matching) {
+      if (armed.fault.type !== 'warning' || !armed.take()) continue;
+      headers['warning'] = [...(headers['warning'] ?? []), `299 - "${armed.fault.text}"`];
+      record.faults.push(describeFault(armed.fault));
+    }
     const hasBody = (status === 200 || status === 206) && req.method !== 'HEAD';
     const bodyFaults = hasBody
-      ? matching.filter((f): f is ArmedFault & { fault: BodyFault } => f.fault.type !== 'status' && f.take())
+      ? matching.filter(
+          (f): f is ArmedFault & { fault: BodyFault } =>
+            f.fault.type !== 'status' && f.fault.type !== 'warning' && f.take(),
+        )
       : [];
     const redirect = bodyFaults.find((f) => f.fault.type === 'redirect')?.fault;
     if (redirect?.type === 'redirect') {

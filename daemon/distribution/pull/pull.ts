@@ -7,7 +7,14 @@ import type { OCIDescriptor } from '../../../api-spec/types.ts';
 import { familiarCanonical, type Platform, type Reference } from '../../../protocol/index.ts';
 import { DigestMismatchError } from '../../store/errors.ts';
 import type { AuthMode } from '../auth/auth-mode.ts';
-import { layerProgress, layerStatus, type Progress, retryingStatus, throttled } from '../progress.ts';
+import {
+  layerProgress,
+  layerStatus,
+  type Progress,
+  retryingStatus,
+  throttled,
+  warningMessage,
+} from '../progress.ts';
 import type { RegistryAccess } from '../registry-access.ts';
 import type { RepositoryClient } from '../repository-client.ts';
 import type { RetryPolicy } from '../transport/retry.ts';
@@ -90,6 +97,7 @@ export class Pull {
     const statusLine = options.statusLine ?? true;
     // dockerd's first line: "<tag>: Pulling from <path on the registry>", or the whole reference for a digest pull.
     progress({ status: `Pulling from ${ref.path}`, id: ref.digest ? this.familiar : (ref.tag ?? 'latest') });
+    this.#repo.warnings.listen((warning) => progress(warningMessage(warning)));
     if (this.#plan.kind === 'up-to-date') {
       progress({ status: `Digest: ${this.#plan.digest}` });
       if (statusLine) progress({ status: `Status: Image is up to date for ${this.familiar}` });

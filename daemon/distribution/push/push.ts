@@ -8,7 +8,7 @@ import type { OCIDescriptor } from '../../../api-spec/types.ts';
 import { familiarName, type Reference } from '../../../protocol/index.ts';
 import type { AuthMode } from '../auth/auth-mode.ts';
 import { LocalImageNotFoundError } from '../errors.ts';
-import { layerStatus, type Progress } from '../progress.ts';
+import { layerStatus, type Progress, warningMessage } from '../progress.ts';
 import type { RegistryAccess } from '../registry-access.ts';
 import type { RepositoryClient } from '../repository-client.ts';
 
@@ -74,6 +74,7 @@ export class Push {
   /** Each pushed tag, in the familiar form (for image events). */
   async run(progress: Progress, onPushed: (familiarTag: string) => void): Promise<void> {
     progress({ status: `The push refers to repository [${familiarName(this.#ref)}]` });
+    this.#repo.warnings.listen((warning) => progress(warningMessage(warning)));
     for (const p of this.#plans) {
       await this.#push(p, progress);
       await this.#deps.store.recordPushed(this.#ref.name, p.plan);
