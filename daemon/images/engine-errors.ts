@@ -38,6 +38,11 @@ export function engineError(err: unknown, op?: Operation): unknown {
     return new NotFoundError(err.message);
   }
   if (err instanceof RegistryUnauthorizedError) {
+    // A token that does not grant push (a partial grant): what dockerd prints for a repository the user may only
+    // read.
+    if (op?.kind === 'push' && err.challengeError === 'insufficient_scope') {
+      return new UnauthorizedError('denied: requested access to the resource is denied');
+    }
     if (op?.kind === 'push') {
       return new UnauthorizedError(`push access denied for ${op.familiarName}: ${err.message}`);
     }

@@ -109,6 +109,24 @@ it('refuses a push the grant does not cover, within seconds, one token request p
   }
 }, 60_000);
 
+it("without clientAuth, refuses the same push in dockerd's words, without a loop", async () => {
+  const client = new EngineClient({ socketPath: await freshDaemon() });
+  rig.tokens.setPolicy((user, name, type) =>
+    type === 'repository' && name === 'long' ? ['pull'] : defaultPolicy(user, name, type),
+  );
+  const auth = { username: 'testuser', password: 'testpass', serveraddress: rig.front.host };
+  try {
+    await client.pull(rig.ref, { auth });
+    rig.tokens.resetLog();
+    const err = await client.push(rig.ref, { auth }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('denied: requested access to the resource is denied');
+    expect(rig.tokens.counters().requests).toBeLessThanOrEqual(2);
+  } finally {
+    rig.tokens.setPolicy(defaultPolicy);
+    await client.close();
+  }
+}, 60_000);
+
 it("passes the registry's Warning headers on as stream messages, once per operation", async () => {
   const client = new EngineClient({ socketPath: await freshDaemon() });
   await rig.front.setFaults([
