@@ -14,6 +14,11 @@ export interface AuthConfig {
   registrytoken?: string;
   /** Dockhand extension: bearer tokens per registry host[:port], so one retry can answer a mirror and its origin. */
   registrytokens?: Record<string, string>;
+  /**
+   * Dockhand extension: seconds each bearer token (by host) stays valid, as its token server said. With authChannel
+   * the daemon asks the client to renew a token shortly before it expires.
+   */
+  registrytokenttl?: Record<string, number>;
   /** @deprecated kept because older clients still send it. */
   email?: string;
 }
@@ -86,6 +91,8 @@ export function parseAuthConfig(input: unknown, where: string): AuthConfig {
       if (value !== '') (out as Record<string, string>)[lower] = value;
     } else if (lower === 'registrytokens') {
       out.registrytokens = parseTokenMap(value, where);
+    } else if (lower === 'registrytokenttl') {
+      out.registrytokenttl = parseTtlMap(value, where);
     }
   }
   return out;
@@ -103,6 +110,24 @@ function parseTokenMap(value: unknown, where: string): Record<string, string> {
       throw new InvalidAuthHeaderError(`invalid ${where}: registrytokens["${host}"] must be a string`);
     }
     out[host] = token;
+  }
+  return out;
+}
+
+function parseTtlMap(value: unknown, where: string): Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidAuthHeaderError(
+      `invalid ${where}: field "registrytokenttl" must be an object of host to seconds`,
+    );
+  }
+  const out: Record<string, number> = {};
+  for (const [host, seconds] of Object.entries(value)) {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+      throw new InvalidAuthHeaderError(
+        `invalid ${where}: registrytokenttl["${host}"] must be a positive number of seconds`,
+      );
+    }
+    out[host] = seconds;
   }
   return out;
 }

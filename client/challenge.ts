@@ -90,6 +90,8 @@ export interface ChallengeSessionOptions {
   signal?: AbortSignal;
   /** Names the operation in a partial-grant refusal ("push to small needs …"). */
   action?: 'pull' | 'push';
+  /** Tell the daemon how long each answered token lasts (registrytokenttl), so it can ask ahead of expiry. */
+  reportExpiry?: boolean;
 }
 
 /** A challenge as the daemon relayed it (HTTP 401, stream end, or in-stream with the side channel). */
@@ -120,7 +122,7 @@ export class ChallengeSession {
   constructor(options: ChallengeSessionOptions) {
     this.#o = options;
     this.#maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
-    this.credentials = new RetryAuth(options.auth);
+    this.credentials = new RetryAuth(options.auth, options.reportExpiry ?? false);
   }
 
   /**

@@ -152,6 +152,7 @@ export class EngineClient {
     route: (clientAuth: string | undefined) => { path: string; query: Record<string, string | undefined> },
   ): Promise<R> {
     const useChannel = options.challengeHandler !== undefined && options.sideChannel !== false;
+    const renewAhead = useChannel && options.renewBeforeExpiry !== false;
     return this.#challenged(
       options,
       readAuthOption(options),
@@ -167,9 +168,7 @@ export class EngineClient {
       async (response, session) => {
         const result = {} as R;
         const channel = useChannel
-          ? new SideChannel(this.#transport, session, {
-              renewBeforeExpiry: options.renewBeforeExpiry !== false,
-            })
+          ? new SideChannel(this.#transport, session, { renewBeforeExpiry: renewAhead })
           : undefined;
         try {
           await consumeMessages(
@@ -188,7 +187,7 @@ export class EngineClient {
         await channel?.settled();
         return result;
       },
-      action,
+      { action, reportExpiry: renewAhead },
     );
   }
 
@@ -204,7 +203,7 @@ export class EngineClient {
       clientAuth: string | undefined,
     ) => Omit<TransportRequest, 'signal'>,
     read: (response: Dispatcher.ResponseData, session: ChallengeSession) => Promise<R>,
-    action?: 'pull' | 'push',
+    streamed?: { action: 'pull' | 'push'; reportExpiry: boolean },
   ): Promise<R> {
     const handler = options.challengeHandler;
     const session = new ChallengeSession({
@@ -212,7 +211,7 @@ export class EngineClient {
       handler,
       ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(action ? { action } : {}),
+      ...streamed,
     });
     return withChallengeRetry({
       session,

@@ -9,10 +9,14 @@ export class RetryAuth {
   readonly #initial: AuthConfig | undefined;
   #bound: AuthConfig | undefined;
   readonly #tokens = new Map<string, string>();
+  /** When each host's token ends (ms since the epoch), when its handler said; sent only if `reportExpiry`. */
+  readonly #expiresAt = new Map<string, number>();
+  readonly #reportExpiry: boolean;
   #lastTokenHost: string | undefined;
 
-  constructor(initial: AuthConfig | undefined) {
+  constructor(initial: AuthConfig | undefined, reportExpiry = false) {
     this.#initial = initial;
+    this.#reportExpiry = reportExpiry;
   }
 
   /** Records a handler's answer to a challenge from `registry` (`host[:port]`). */
@@ -23,6 +27,8 @@ export class RetryAuth {
     if (answer.registrytoken) {
       this.#tokens.set(host, answer.registrytoken);
       this.#lastTokenHost = host;
+      if (answer.expiresAt === undefined) this.#expiresAt.delete(host);
+      else this.#expiresAt.set(host, answer.expiresAt);
     }
     const {
       registrytoken: _token,
@@ -36,10 +42,14 @@ export class RetryAuth {
   }
 
   /** What to send now; undefined when there is nothing (no header at all). */
-  current(): AuthConfig | undefined {
+  current(now = Date.now()): AuthConfig | undefined {
     const base = this.#bound ?? this.#initial;
     if (this.#tokens.size === 0) return base;
     const out: AuthConfig = { ...base, registrytokens: Object.fromEntries(this.#tokens) };
+    const ttl = [...this.#expiresAt]
+      .filter(([, at]) => at > now)
+      .map(([host, at]) => [host, (at - now) / 1000]);
+    if (this.#reportExpiry && ttl.length > 0) out.registrytokenttl = Object.fromEntries(ttl);
     // With no host-bound credentials in the way, also name the latest token's host in the classic fields, so a
     // daemon reading only registrytoken + serveraddress (moby#48847) is answered too.
     if (this.#lastTokenHost !== undefined && !hasBoundCredentials(base)) {

@@ -13,7 +13,7 @@ export type HostChallenge =
 export const CHALLENGE_MEMORY_TTL_MS = 10 * 60_000;
 
 export class ChallengeMemory {
-  readonly #byOrigin = new Map<string, { challenge: HostChallenge; until: number }>();
+  readonly #byOrigin = new Map<string, { challenge: HostChallenge; lines: string[]; until: number }>();
   readonly #ttlMs: number;
 
   constructor(ttlMs = CHALLENGE_MEMORY_TTL_MS) {
@@ -28,6 +28,11 @@ export class ChallengeMemory {
       return undefined;
     }
     return entry.challenge;
+  }
+
+  /** The WWW-Authenticate lines as the origin last sent them, for asking a client to renew what answered them. */
+  lines(endpoint: Pick<Endpoint, 'origin'>): string[] | undefined {
+    return this.get(endpoint) === undefined ? undefined : this.#byOrigin.get(endpoint.origin)?.lines;
   }
 
   forget(endpoint: Pick<Endpoint, 'origin'>): void {
@@ -56,7 +61,9 @@ export class ChallengeMemory {
     } else if (challenges.some((c) => c.scheme === 'basic')) {
       challenge = { scheme: 'basic' };
     }
-    if (challenge) this.#byOrigin.set(endpoint.origin, { challenge, until: Date.now() + this.#ttlMs });
+    if (challenge) {
+      this.#byOrigin.set(endpoint.origin, { challenge, lines: [...lines], until: Date.now() + this.#ttlMs });
+    }
     return challenge;
   }
 }
