@@ -1,0 +1,109 @@
+// The clientAuth authorizer: before the stream a challenge is thrown for the HTTP 401; once streaming (side channel)
+// it is asked in the stream and the answer authorizes the retry; answers with an expiry are renewed ahead of it.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type {
+  ChallengeChannel,
+  ClientAnswer,
+  ClientChallenge,
+} from '../../../daemon/distribution/auth/auth-mode.ts';
+import { ChallengeMemory } from '../../../daemon/distribution/auth/challenge-memory.ts';
+import {
+  ForwardingAuthorizer,
+  renewalLeadMs,
+} from '../../../daemon/distribution/auth/forwarding-authorizer.ts';
+import { ForwardedChallengeError } from '../../../daemon/distribution/errors.ts';
+import { repositoryScope } from '../../../protocol/index.ts';
+
+const HOST = 'registry.example:5000';
+const LINES = [`Bearer realm="https://auth.example/token",service="reg",scope="repository:small:pull"`];
+const request = {
+  endpoint: { host: HOST, origin: `https://${HOST}`, secure: true },
+  scopes: [repositoryScope('small', ['pull'])],
+  repository: 'small',
+};
+
+class FakeChannel implements ChallengeChannel {
+  streaming = true;
+  readonly asked: ClientChallenge[] = [];
+  constructor(readonly answer: (n: number) => ClientAnswer) {}
+  async ask(challenge: ClientChallenge): Promise<ClientAnswer> {
+    this.asked.push(challenge);
+    return this.answer(this.asked.length);
+  }
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ForwardingAuthorizer', () => {
+  it('throws the challenge for the HTTP 401 while the stream has not started', async () => {
+    const channel = new FakeChannel(() => ({ auth: { registrytoken: 'x' } }));
+    channel.streaming = false;
+    const authorizer = new ForwardingAuthorizer({}, HOST, new ChallengeMemory(), channel);
+    await expect(authorizer.challenged(request, LINES)).rejects.toBeInstanceOf(ForwardedChallengeError);
+    expect(channel.asked).toEqual([]);
+  });
+
+  it('asks in the stream once streaming, and authorizes the retry with the answer', async () => {
+    const channel = new FakeChannel((n) => ({ auth: { serveraddress: HOST, registrytoken: `tok${n}` } }));
+    const authorizer = new ForwardingAuthorizer(
+      { registrytoken: 'old' },
+      HOST,
+      new ChallengeMemory(),
+      channel,
+    );
+    expect(await authorizer.authorization(request)).toBe('Bearer old');
+    await authorizer.challenged(request, LINES);
+    expect(channel.asked).toEqual([{ registry: HOST, repository: 'small', lines: LINES, renewal: false }]);
+    expect(await authorizer.authorization(request)).toBe('Bearer tok1');
+    // Another host gets nothing the answer was not given for.
+    const other = {
+      ...request,
+      endpoint: { host: 'cdn.example', origin: 'https://cdn.example', secure: true },
+    };
+    expect(await authorizer.authorization(other)).toBeUndefined();
+  });
+
+  it('renews an answer with an expiry a quarter of its life before it ends, and the renewal again', async () => {
+    const channel = new FakeChannel((n) => ({
+      auth: { registrytoken: `tok${n}` },
+      expiresAt: Date.now() + 8_000,
+    }));
+    const authorizer = new ForwardingAuthorizer({}, HOST, new ChallengeMemory(), channel);
+    await authorizer.challenged(request, LINES);
+    await vi.advanceTimersByTimeAsync(8_000 - renewalLeadMs(8_000) - 10);
+    expect(channel.asked).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(channel.asked).toHaveLength(2);
+    expect(channel.asked[1]?.renewal).toBe(true);
+    expect(await authorizer.authorization(request)).toBe('Bearer tok2');
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(channel.asked).toHaveLength(3);
+  });
+
+  it("renews the request's own tokens from their registrytokenttl, with the host's last challenge", async () => {
+    const memory = new ChallengeMemory();
+    memory.remember(HOST, LINES);
+    const channel = new FakeChannel(() => ({ auth: { registrytoken: 'renewed' } }));
+    const authorizer = new ForwardingAuthorizer(
+      { registrytokens: { [HOST]: 'first' }, registrytokenttl: { [HOST]: 4 } },
+      HOST,
+      memory,
+      channel,
+    );
+    expect(await authorizer.authorization(request)).toBe('Bearer first');
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(channel.asked).toEqual([{ registry: HOST, repository: 'small', lines: LINES, renewal: true }]);
+    expect(await authorizer.authorization(request)).toBe('Bearer renewed');
+  });
+
+  it('keeps the lead between 1 and 30 seconds', () => {
+    expect(renewalLeadMs(2_000)).toBe(1_000);
+    expect(renewalLeadMs(60_000)).toBe(15_000);
+    expect(renewalLeadMs(300_000)).toBe(30_000);
+  });
+});
