@@ -10,7 +10,7 @@ import { seconds, spread, summarize } from '../stats.ts';
 import { rotated, type Section } from './context.ts';
 
 const DESIGNS = [
-  { name: 'side channel, renew ahead of expiry', sideChannel: true, renewBeforeExpiry: true },
+  { name: 'side channel, renew before expiry', sideChannel: true, renewBeforeExpiry: true },
   { name: 'side channel, renew on 401', sideChannel: true, renewBeforeExpiry: false },
   { name: 'no side channel (stream ends, retry resumes)', sideChannel: false, renewBeforeExpiry: false },
 ] as const;
