@@ -15,9 +15,10 @@ import { ForwardedChallengeError } from '../../../daemon/distribution/errors.ts'
 import { repositoryScope } from '../../../protocol/index.ts';
 
 const HOST = 'registry.example:5000';
+const ORIGIN = `https://${HOST}`;
 const LINES = [`Bearer realm="https://auth.example/token",service="reg",scope="repository:small:pull"`];
 const request = {
-  endpoint: { host: HOST, origin: `https://${HOST}`, secure: true },
+  endpoint: { host: HOST, origin: ORIGIN, secure: true },
   scopes: [repositoryScope('small', ['pull'])],
   repository: 'small',
 };
@@ -43,7 +44,7 @@ describe('ForwardingAuthorizer', () => {
   it('throws the challenge for the HTTP 401 while the stream has not started', async () => {
     const channel = new FakeChannel(() => ({ auth: { registrytoken: 'x' } }));
     channel.streaming = false;
-    const authorizer = new ForwardingAuthorizer({}, HOST, new ChallengeMemory(), channel);
+    const authorizer = new ForwardingAuthorizer({}, ORIGIN, new ChallengeMemory(), channel);
     await expect(authorizer.challenged(request, LINES)).rejects.toBeInstanceOf(ForwardedChallengeError);
     expect(channel.asked).toEqual([]);
   });
@@ -52,7 +53,7 @@ describe('ForwardingAuthorizer', () => {
     const channel = new FakeChannel((n) => ({ auth: { serveraddress: HOST, registrytoken: `tok${n}` } }));
     const authorizer = new ForwardingAuthorizer(
       { registrytoken: 'old' },
-      HOST,
+      ORIGIN,
       new ChallengeMemory(),
       channel,
     );
@@ -74,7 +75,7 @@ describe('ForwardingAuthorizer', () => {
       expiresAt: Date.now() + 8_000,
     }));
     const memory = new ChallengeMemory();
-    const authorizer = new ForwardingAuthorizer({}, HOST, memory, channel);
+    const authorizer = new ForwardingAuthorizer({}, ORIGIN, memory, channel);
     await authorizer.challenged(request, LINES);
     vi.advanceTimersByTime(8_000 - renewalLeadMs(8_000) - 10);
     expect(await authorizer.authorization(request)).toBe('Bearer tok1');
@@ -89,11 +90,11 @@ describe('ForwardingAuthorizer', () => {
 
   it("renews the request's own tokens from their registrytokenttl, with the host's last challenge", async () => {
     const memory = new ChallengeMemory();
-    memory.remember(HOST, LINES);
+    memory.remember(request.endpoint, LINES);
     const channel = new FakeChannel(() => ({ auth: { registrytoken: 'renewed' } }));
     const authorizer = new ForwardingAuthorizer(
       { registrytokens: { [HOST]: 'first' }, registrytokenttl: { [HOST]: 4 } },
-      HOST,
+      ORIGIN,
       memory,
       channel,
     );
