@@ -1,5 +1,6 @@
-// A token-auth registry to browse: the standard images plus 20 small repositories `browse/r00`…`browse/r19`, behind a
-// passthrough front (to count requests), with a token server that knows a full user and a limited one.
+// A token-auth registry to browse: the standard images plus small repositories `browse/r00`, `browse/r01`, … (20 by
+// default), behind a passthrough front (to count requests), with a token server that knows a full user and a
+// limited one.
 
 import { buildImage } from '../rig/fixtures.ts';
 import { type Front, startFront } from '../rig/front.ts';
@@ -24,14 +25,14 @@ export interface BrowseRegistry {
   host: string;
   front: Front;
   images: SeededImages;
-  /** The 20 `browse/rNN` repositories, each with tag `1`. */
+  /** The `browse/rNN` repositories, each with tag `1`. */
   browseRepositories: string[];
   /** Every repository the registry holds, in the catalog's (lexical) order. */
   allRepositories: string[];
   stop(): Promise<void>;
 }
 
-export async function startBrowseRegistry(): Promise<BrowseRegistry> {
+export async function startBrowseRegistry(browseCount = 20): Promise<BrowseRegistry> {
   const tokenServer = await startTokenServer({
     users: { [FULL_USER.username]: FULL_USER.password, [LIMITED_USER.username]: LIMITED_USER.password },
     policy: limitedPolicy,
@@ -39,7 +40,10 @@ export async function startBrowseRegistry(): Promise<BrowseRegistry> {
   const registry = await startRegistry({ auth: 'token', tokenServer });
   const images = await seedImages(registry.host, FULL_USER);
   const tiny = await buildImage({ layers: [1024], seed: 17 }, { tag: '1' });
-  const browseRepositories = Array.from({ length: 20 }, (_, i) => `browse/r${String(i).padStart(2, '0')}`);
+  const browseRepositories = Array.from(
+    { length: browseCount },
+    (_, i) => `browse/r${String(i).padStart(2, '0')}`,
+  );
   // Two pushes at a time: the machine has two cores.
   for (let i = 0; i < browseRepositories.length; i += 2) {
     await Promise.all(
