@@ -37,6 +37,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
   version: entry('Show the Dockhand version information', () => import('./commands/version.ts')),
   info: entry('Display system-wide information', () => import('./commands/info.ts')),
   events: entry('Get real time events from the daemon', () => import('./commands/events.ts')),
+  catalog: entry("List a registry's repositories", () => import('./commands/catalog.ts')),
+  tags: entry('List the tags of a repository in its registry', () => import('./commands/tags.ts')),
+  'manifest inspect': entry(
+    'Display what an image reference points at in its registry, without pulling it',
+    () => import('./commands/manifest-inspect.ts'),
+  ),
 };
 
 /** The entry for the longest command name that starts `argv`, and how many words it took. */
