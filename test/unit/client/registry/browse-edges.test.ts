@@ -121,6 +121,41 @@ describe('listRepositories', () => {
     ]);
   });
 
+  it('asks again when the token runs out mid-listing, telling the handler the last one was refused', async () => {
+    // JWT-shaped tokens granting the catalog, as distribution's token servers issue them.
+    const jwt = (id: string) =>
+      [
+        '{"alg":"none"}',
+        JSON.stringify({ jti: id, access: [{ type: 'registry', name: 'catalog', actions: ['*'] }] }),
+        'sig',
+      ]
+        .map((part, i) => (i < 2 ? Buffer.from(part).toString('base64url') : part))
+        .join('.');
+    const [first, second] = [jwt('1'), jwt('2')];
+    server.use(
+      http.get(`${ORIGIN}/v2/_catalog`, ({ request }) => {
+        const authorization = request.headers.get('authorization');
+        const last = new URL(request.url).searchParams.get('last');
+        if (last === null && authorization === `Bearer ${first}`) {
+          return HttpResponse.json({ repositories: ['a'] }, { headers: { link: '<?last=a>; rel="next"' } });
+        }
+        if (last === 'a' && authorization === `Bearer ${second}`)
+          return HttpResponse.json({ repositories: ['b'] });
+        return unauthorized(authorization ? `${CHALLENGE},error="invalid_token"` : CHALLENGE);
+      }),
+    );
+    const challenges: AuthChallenge[] = [];
+    const handler: ChallengeHandler = (challenge) => {
+      challenges.push(challenge);
+      return { registrytoken: challenges.length === 1 ? first : second };
+    };
+    expect(await collect(listRepositories(REGISTRY, { challengeHandler: handler, dispatcher }))).toEqual([
+      'a',
+      'b',
+    ]);
+    expect(challenges.map((c) => c.attempt)).toEqual([1, 2]);
+  });
+
   it('refuses a next link to another origin without sending anything there', async () => {
     const seen = record();
     server.use(
