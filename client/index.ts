@@ -23,6 +23,7 @@ export {
 } from '../api-spec/index.ts';
 export {
   type Challenge,
+  formatPlatform,
   InvalidReferenceError,
   parseReference,
   parseWwwAuthenticate,
