@@ -39,6 +39,13 @@ export interface BlobStream {
   start: number;
 }
 
+export interface BlobRange {
+  body: Readable;
+  start: number;
+  /** The registry answered 206 and says `Accept-Ranges: bytes`. */
+  rangeable: boolean;
+}
+
 export interface RepositoryClientOptions {
   transport: RegistryTransport;
   authorizer: Authorizer;
@@ -137,6 +144,19 @@ export class RepositoryClient {
       body: this.#o.transport.watchBody(response.body),
       start: response.statusCode === 206 ? offset : 0,
     };
+  }
+
+  /**
+   * Opens bytes [start, end) of a blob. `start` says where the body really begins: the asked start when the registry
+   * answered 206 for it, 0 when it sent the whole blob, -1 when it sent another range.
+   */
+  async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<BlobRange> {
+    const range = { range: `bytes=${start}-${end - 1}` };
+    const response = await this.#read('GET', 'blob', `blobs/${digest}`, range, signal);
+    if (response.statusCode !== 206) return { body: response.body, start: 0, rangeable: false };
+    const sent = contentRangeStart(header(response, 'content-range'));
+    const rangeable = /\bbytes\b/i.test(header(response, 'accept-ranges') ?? '');
+    return { body: response.body, start: sent === start ? start : -1, rangeable };
   }
 
   async blobExists(digest: string): Promise<boolean> {
@@ -371,6 +391,12 @@ function nextPageQuery(response: RegistryResponse, path: string): string | undef
 function header(response: RegistryResponse, name: string): string | undefined {
   const v = response.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The first byte of a `Content-Range: bytes <first>-<last>/<size>` header, undefined when it is not one. */
+function contentRangeStart(value: string | undefined): number | undefined {
+  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(value?.trim() ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 function uploadUrl(response: RegistryResponse, digest: string): string {

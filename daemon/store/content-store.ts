@@ -27,11 +27,12 @@ export class ContentStore {
   readonly #lock: DataRootLock;
   // One ingest per digest at a time; the garbage collector deletes a blob only while holding its digest here.
   readonly #digestLocks = new KeyedMutex();
-  readonly #fetcher = new BlobFetcher((expected, signal) => this.ingest(expected, { signal }));
+  readonly #fetcher: BlobFetcher;
   #closed = false;
 
   private constructor(layout: DataRootLayout, lock: DataRootLock) {
     this.layout = layout;
+    this.#fetcher = new BlobFetcher((expected, signal) => this.ingest(expected, { signal }), layout);
     this.#lock = lock;
   }
 

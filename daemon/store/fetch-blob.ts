@@ -12,7 +12,15 @@ import {
   SizeMismatchError,
 } from './errors.ts';
 import type { ByteSource, Ingest } from './ingest.ts';
+import type { DataRootLayout } from './layout.ts';
 import type { Lease } from './lease.ts';
+import {
+  downloadInRanges,
+  type OpenRange,
+  RANGED_MIN_BYTES,
+  RangeIgnoredError,
+  removeRangeParts,
+} from './ranged-download.ts';
 
 /**
  * Opens the blob's bytes from `offset` (an HTTP `Range: bytes=<offset>-` request). Return the body, or
@@ -27,6 +35,11 @@ export interface FetchBlobOptions {
   onProgress?: (current: number, total: number) => void;
   /** Added to the lease before anything else, so the blob outlives the call until the lease is released. */
   lease?: Lease;
+  /**
+   * Opens a range of the blob. Given, a large blob is fetched over several connections while that pays (see
+   * ranged-download.ts); `open` still serves when the registry does not answer ranges.
+   */
+  openRange?: OpenRange;
 }
 
 export interface FetchResult {
@@ -53,10 +66,12 @@ type OpenIngest = (
 
 export class BlobFetcher {
   readonly #openIngest: OpenIngest;
+  readonly #layout: DataRootLayout;
   readonly #flights = new Map<string, Flight>();
 
-  constructor(openIngest: OpenIngest) {
+  constructor(openIngest: OpenIngest, layout: DataRootLayout) {
     this.#openIngest = openIngest;
+    this.#layout = layout;
   }
 
   async fetch(
@@ -66,13 +81,13 @@ export class BlobFetcher {
   ): Promise<FetchResult> {
     const digest = parseDigest(desc.digest, 'digest').value;
     const size = parseSize(desc.size, 'size');
-    const { signal, onProgress, lease } = options;
+    const { signal, onProgress, lease, openRange } = options;
     signal?.throwIfAborted();
     lease?.add(digest);
     const listener = onProgress && ((current: number) => onProgress(current, size));
     for (;;) {
       const flight = this.#flights.get(digest);
-      if (!flight) return this.#lead(digest, size, open, signal, listener);
+      if (!flight) return this.#lead(digest, size, open, openRange, signal, listener);
       if (listener) flight.listeners.add(listener);
       try {
         const result = await untilAborted(flight.done, signal);
@@ -91,6 +106,7 @@ export class BlobFetcher {
     digest: string,
     size: number,
     open: OpenBlob,
+    openRange: OpenRange | undefined,
     signal: AbortSignal | undefined,
     listener: ((current: number) => void) | undefined,
   ): Promise<FetchResult> {
@@ -99,7 +115,7 @@ export class BlobFetcher {
       for (const l of listeners) l(current);
     };
     // The flight leaves the map before its promise settles, so a waiter that retries never finds it again.
-    const done = this.#download(digest, size, open, signal, progress).finally(() =>
+    const done = this.#download(digest, size, open, openRange, signal, progress).finally(() =>
       this.#flights.delete(digest),
     );
     done.catch(() => {});
@@ -111,6 +127,7 @@ export class BlobFetcher {
     digest: string,
     size: number,
     open: OpenBlob,
+    openRange: OpenRange | undefined,
     signal: AbortSignal | undefined,
     progress: (current: number) => void,
   ): Promise<FetchResult> {
@@ -121,6 +138,10 @@ export class BlobFetcher {
       if (!ingest) return { status: 'exists', transferred, resumedFrom: 0, shared: false };
       let resumedFrom = ingest.offset;
       try {
+        if (!ingest.complete && size >= RANGED_MIN_BYTES) {
+          progress(ingest.offset);
+          transferred += await this.#downloadInRanges(ingest, openRange, signal, progress);
+        }
         if (!ingest.complete) {
           progress(ingest.offset);
           const body = await open(ingest.offset, openSignal);
@@ -146,6 +167,27 @@ export class BlobFetcher {
       } finally {
         await ingest.close();
       }
+    }
+  }
+
+  /** Bytes received in ranges; none when there is no `openRange` or the registry ignored Range. */
+  async #downloadInRanges(
+    ingest: Ingest,
+    openRange: OpenRange | undefined,
+    signal: AbortSignal | undefined,
+    progress: (current: number) => void,
+  ): Promise<number> {
+    const hex = parseDigest(ingest.digest, 'digest').hex;
+    if (!openRange) {
+      await removeRangeParts(this.#layout, hex);
+      return 0;
+    }
+    try {
+      return await downloadInRanges(ingest, this.#layout, openRange, { signal, onProgress: progress });
+    } catch (error) {
+      // The registry does not answer ranges of this blob: one plain request from where the partial is.
+      if (error instanceof RangeIgnoredError) return 0;
+      throw error;
     }
   }
 

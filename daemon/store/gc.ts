@@ -7,6 +7,7 @@ import { isIndexMediaType, isManifestMediaType } from '../../protocol/index.ts';
 import type { ContentStore } from './content-store.ts';
 import { algorithmForHex, isDigestAlgorithm } from './digest.ts';
 import type { ImageIndex } from './image-index.ts';
+import { DataRootLayout } from './layout.ts';
 import { type Descriptor, parseContent } from './oci.ts';
 
 export interface GcOptions {
@@ -75,13 +76,13 @@ async function sweepBlobs(content: ContentStore, marked: Set<string>, result: Gc
 
 async function sweepPartials(content: ContentStore, olderThanMs: number, result: GcResult): Promise<void> {
   for (const name of await readdir(content.layout.ingest)) {
-    const hex = name.endsWith('.partial') ? name.slice(0, -'.partial'.length) : '';
+    const hex = DataRootLayout.ingestFileHex(name) ?? '';
     const algorithm = algorithmForHex(hex);
     if (!algorithm) continue;
     const digest = `${algorithm}:${hex}`;
     const bytes = await deleteUnlessHeld(content, digest, join(content.layout.ingest, name), olderThanMs);
     if (bytes === undefined) continue;
-    result.partials.push(digest);
+    if (!result.partials.includes(digest)) result.partials.push(digest);
     result.partialBytes += bytes;
   }
 }

@@ -11,5 +11,6 @@ export type { ByteSource, ExpectedBlob, Ingest, IngestWriteOptions } from './ing
 export type { Lease, LeaseManager } from './lease.ts';
 export { type DataRootLock, lockDataRoot } from './lock.ts';
 export { type Descriptor, MEDIA_TYPES, type Platform, REF_NAME_ANNOTATION } from './oci.ts';
+export { type OpenRange, type RangeBody, RangeIgnoredError, ShortRangeError } from './ranged-download.ts';
 export { parseStoredRef, type StoredRef } from './refs.ts';
 export { Store } from './store.ts';

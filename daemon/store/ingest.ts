@@ -403,7 +403,7 @@ class WriteBehind {
   }
 }
 
-async function writeAll(handle: FileHandle, chunks: Uint8Array[], bytes: number): Promise<void> {
+export async function writeAll(handle: FileHandle, chunks: Uint8Array[], bytes: number): Promise<void> {
   const { bytesWritten } = await handle.writev(chunks);
   if (bytesWritten === bytes) return;
   // A short writev: write the rest from where it stopped.
@@ -429,7 +429,7 @@ async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
-async function removeFile(path: string): Promise<void> {
+export async function removeFile(path: string): Promise<void> {
   await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });

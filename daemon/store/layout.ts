@@ -6,6 +6,7 @@ import type { DigestAlgorithm } from './digest.ts';
 import { CorruptLayoutError } from './errors.ts';
 
 export const OCI_LAYOUT_VERSION = '1.0.0';
+const RANGE_PART = '.part-';
 
 export class DataRootLayout {
   readonly root: string;
@@ -52,6 +53,18 @@ export class DataRootLayout {
   async createRoot(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     await chmod(this.root, 0o700);
+  }
+
+  /** The bytes from `start` on of a blob fetched in ranges, until the partial catches up with them. */
+  rangePartPath(hex: string, start: number): string {
+    return join(this.ingest, `${hex}${RANGE_PART}${start}`);
+  }
+
+  /** The blob an ingest file belongs to (`<hex>.partial` or `<hex>.part-<start>`), undefined for other names. */
+  static ingestFileHex(name: string): string | undefined {
+    if (name.endsWith('.partial')) return name.slice(0, -'.partial'.length);
+    const at = name.indexOf(RANGE_PART);
+    return at > 0 && /^\d+$/.test(name.slice(at + RANGE_PART.length)) ? name.slice(0, at) : undefined;
   }
 
   /** Creates the folders and the `oci-layout` marker; refuses a layout of another version. */

@@ -1,6 +1,7 @@
-// The daemon as its own process, killed with SIGKILL in the middle of a big blob: restarted on the same data root,
-// the pull resumes the blob with a Range request for what is missing, and nothing unverified has a blob's name.
-// A second daemon on a data root in use refuses to start.
+// The daemon as its own process, killed with SIGKILL in the middle of a big blob fetched in parallel ranges (the front
+// caps each connection): restarted on the same data root, the pull resumes every range with a Range request for
+// what that range misses, and nothing unverified has a blob's name. A second daemon on a data root in use refuses to
+// start.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -100,11 +101,12 @@ afterAll(async () => {
 });
 
 describe('daemon killed mid-download', () => {
-  it('resumes the blob after a restart with Range for the remainder only', async () => {
+  it('resumes every range of the blob after a restart, asking only for what each range misses', async () => {
     const socket = join(dir, 'dockhand.sock');
     const dataRoot = join(dir, 'data');
     const fromImage = `${front.host}/big`;
-    const layerPath = (r: { path: string }) => r.path.endsWith(layer.digest);
+    const layerGets = () =>
+      front.requests().filter((r) => r.method === 'GET' && r.path.endsWith(layer.digest));
 
     await front.setFaults([
       { type: 'slow', bytesPerSecond: SLOW_BYTES_PER_SECOND, pathIncludes: layer.digest },
@@ -115,24 +117,40 @@ describe('daemon killed mid-download', () => {
       () => 'finished',
       () => 'cut',
     );
-    // Kill once the front has served a good part of the blob, long before its end.
-    let served = 0;
+    // Kill once two ranges or more have bytes on disk, long before the blob's end.
+    const hex = layer.digest.slice('sha256:'.length);
+    const ingestDir = join(dataRoot, 'oci', 'ingest');
+    const rangesOnDisk = async () => {
+      const names = await readdir(ingestDir).catch(() => []);
+      const sizes = await Promise.all(
+        names.map((n) =>
+          stat(join(ingestDir, n)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
+      return sizes.filter((size) => size > 0).length;
+    };
     const deadline = Date.now() + 20_000;
-    while (served < 3 * 1024 * 1024 && Date.now() < deadline) {
-      await sleep(50);
-      served = front.requests().find(layerPath)?.bytes ?? 0;
-    }
+    while ((await rangesOnDisk()) < 2 && Date.now() < deadline) await sleep(50);
     first.proc.child.kill('SIGKILL');
     await first.proc.exited;
-    const servedBeforeKill = front.requests().find(layerPath)?.bytes ?? 0;
-    expect(servedBeforeKill).toBeGreaterThan(0);
+    const servedBeforeKill = layerGets().reduce((sum, r) => sum + r.bytes, 0);
+    expect(layerGets().filter((r) => r.bytes > 0).length).toBeGreaterThanOrEqual(2);
     expect(servedBeforeKill).toBeLessThan(layer.size);
     expect(await interrupted).toBe('cut');
 
-    const partial = join(dataRoot, 'oci', 'ingest', `${layer.digest.slice('sha256:'.length)}.partial`);
-    const kept = (await stat(partial)).size;
-    expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThanOrEqual(servedBeforeKill);
+    // What the first daemon kept: the partial (the blob from byte 0) and a part file per later range.
+    const kept: { start: number; bytes: number }[] = [];
+    for (const name of await readdir(ingestDir)) {
+      const start = name === `${hex}.partial` ? 0 : Number(/^[0-9a-f]+\.part-(\d+)$/.exec(name)?.[1]);
+      expect(Number.isInteger(start), name).toBe(true);
+      kept.push({ start, bytes: (await stat(join(ingestDir, name))).size });
+    }
+    kept.sort((a, b) => a.start - b.start);
+    expect(kept.filter((k) => k.bytes > 0).length).toBeGreaterThanOrEqual(2);
+    expect(kept.reduce((sum, k) => sum + k.bytes, 0)).toBeLessThanOrEqual(servedBeforeKill);
 
     await front.setFaults([]);
     front.reset();
@@ -142,12 +160,20 @@ describe('daemon killed mid-download', () => {
     expect(messages.find((m) => m['error'] !== undefined)).toBeUndefined();
     expect(messages.at(-1)?.['status']).toBe(`Status: Downloaded newer image for ${fromImage}:1`);
 
-    const gets = front.requests().filter((r) => layerPath(r) && r.method === 'GET');
-    expect(gets).toHaveLength(1);
-    const [resumed] = gets;
-    expect(resumed?.range).toBe(`bytes=${kept}-`);
-    expect(resumed?.status).toBe(206);
-    expect(resumed?.bytes).toBe(layer.size - kept);
+    // Every range resumed where it stopped, and no kept byte was asked for again.
+    const firstBytes = layerGets().map((r) => {
+      expect(r.status).toBe(206);
+      return Number(/^bytes=(\d+)-/.exec(r.range ?? '')?.[1]);
+    });
+    for (const [i, k] of kept.entries()) {
+      const end = kept[i + 1]?.start ?? layer.size;
+      if (k.start + k.bytes < end) expect(firstBytes).toContain(k.start + k.bytes);
+    }
+    for (const byte of firstBytes) {
+      expect(kept.some((k) => byte >= k.start && byte < k.start + k.bytes)).toBe(false);
+    }
+    const refetched = layerGets().reduce((sum, r) => sum + r.bytes, 0);
+    expect(refetched).toBeLessThan(layer.size);
 
     const blobDir = join(dataRoot, 'oci', 'blobs', 'sha256');
     const names = await readdir(blobDir);

@@ -48,7 +48,13 @@ export type BodyFault = FaultMatch &
 /** The registry's answer gets `Warning: 299 - "text"` (distribution spec: deprecations, quotas), any method. */
 export type WarningFault = FaultMatch & { type: 'warning'; text: string };
 
-export type Fault = StatusFault | BodyFault | WarningFault;
+/**
+ * ignore-range: the request's Range header is dropped before the registry sees it, so the registry answers 200 with
+ * the whole blob (as registries and proxies that do not serve ranges do). Only requests with a Range header count.
+ */
+export type RangeFault = FaultMatch & { type: 'ignore-range' };
+
+export type Fault = StatusFault | BodyFault | WarningFault | RangeFault;
 
 export interface RequestFacts {
   kind: RequestKind;
@@ -96,6 +102,8 @@ export function describeFault(fault: Fault): string {
       return `redirect:${fault.to}`;
     case 'warning':
       return 'warning';
+    case 'ignore-range':
+      return 'ignore-range';
   }
 }
 

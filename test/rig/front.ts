@@ -21,6 +21,7 @@ import {
   classify,
   describeFault,
   type Fault,
+  type RangeFault,
   type RequestKind,
   type StatusFault,
   statusFaultBody,
@@ -29,7 +30,7 @@ import { type FrontMode, type ModeContext, rewriteChallenge } from './front-mode
 import { trackService } from './processes.ts';
 import { type RedirectRecord, type RedirectTarget, startRedirectTarget } from './redirect-target.ts';
 
-export type { BodyFault, Fault, FaultMatch, RequestKind, StatusFault, WarningFault } from './front-faults.ts';
+export type { BodyFault, Fault, FaultMatch, RangeFault, RequestKind, StatusFault, WarningFault } from './front-faults.ts';
 export type { FrontMode } from './front-modes.ts';
 export type { RedirectRecord } from './redirect-target.ts';
 
@@ -217,11 +218,16 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       return;
     }
 
-    const upstreamReq = httpRequest(new URL(url.pathname + url.search, target), {
-      method,
-      headers: forwardHeaders(req.headers, target.host),
-      agent,
-    });
+    const headers = forwardHeaders(req.headers, target.host);
+    const rangeFault = matching
+      .filter((f): f is ArmedFault & { fault: RangeFault } => f.fault.type === 'ignore-range')
+      .filter(() => req.headers.range !== undefined)
+      .filter((f) => f.take())[0];
+    if (rangeFault) {
+      delete headers['range'];
+      record.faults.push(describeFault(rangeFault.fault));
+    }
+    const upstreamReq = httpRequest(new URL(url.pathname + url.search, target), { method, headers, agent });
     req.pipe(upstreamReq);
     res.once('close', () => {
       if (!res.writableFinished) upstreamReq.destroy();
@@ -275,7 +281,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     const bodyFaults = hasBody
       ? matching.filter(
           (f): f is ArmedFault & { fault: BodyFault } =>
-            f.fault.type !== 'status' && f.fault.type !== 'warning' && f.take(),
+            f.fault.type !== 'status' && f.fault.type !== 'warning' && f.fault.type !== 'ignore-range' && f.take(),
         )
       : [];
     const redirect = bodyFaults.find((f) => f.fault.type === 'redirect')?.fault;

@@ -1,7 +1,8 @@
 // One blob from the registry into the store: the store's single-flight, verify-while-writing ingest, fed by a Range
-// request from where a partial download stopped. This is the blob's one retry layer (the transport does not retry
-// blob GETs): a failed open, a cut body, an idle or too slow body is retried from the bytes already on disk, with
-// the transport's policy; challenges and verification failures are final.
+// request from where a partial download stopped (large blobs by several ranges, see store/ranged-download.ts). This is
+// the blob's one retry layer (the transport does not retry blob GETs): a failed open, a cut body, an idle or too slow
+// body is retried from the bytes already on disk, with the transport's policy; challenges and verification failures
+// are final.
 
 import type { OCIDescriptor } from '../../../api-spec/types.ts';
 import { ForwardedChallengeError, RegistryResponseError } from '../errors.ts';
@@ -28,7 +29,12 @@ export async function fetchBlob(
         blob,
         // The store restarts the partial when the registry ignored Range (start 0).
         (offset, fetchSignal) => f.repo.openBlob(blob.digest, offset, fetchSignal),
-        { signal, onProgress: (current) => onProgress(current) },
+        {
+          signal,
+          onProgress: (current) => onProgress(current),
+          // Large blobs in parallel ranges where the registry serves them; a retry resumes every range.
+          openRange: (start, end, rangeSignal) => f.repo.openBlobRange(blob.digest, start, end, rangeSignal),
+        },
       );
       return;
     } catch (err) {

@@ -1,6 +1,7 @@
 // The part of the data root a pull uses: content in, references recorded (containerd's Provider/Ingester split).
 
 import type { Platform } from '../../../protocol/index.ts';
+import type { BlobRange } from '../repository-client.ts';
 import type { ResolvedImage } from './resolve.ts';
 
 export interface BlobFetchResult {
@@ -18,7 +19,11 @@ export interface PullStore {
       offset: number,
       signal: AbortSignal,
     ) => Promise<{ body: AsyncIterable<Uint8Array>; start: number }>,
-    options: { signal?: AbortSignal; onProgress?: (current: number, total: number) => void },
+    options: {
+      signal?: AbortSignal;
+      onProgress?: (current: number, total: number) => void;
+      openRange?: (start: number, end: number, signal: AbortSignal) => Promise<BlobRange>;
+    },
   ): Promise<BlobFetchResult>;
   lease(digests: string[]): { release(): void };
   tag(reference: string, image: ResolvedImage): Promise<void>;

@@ -1,0 +1,75 @@
+// A response body cut where its range now ends. A range can be split while its response streams (another connection
+// takes its second half), so the limit is asked for at each chunk; once it is reached the response is dropped.
+// Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
+import { Readable } from 'node:stream';
+
+export class RangeCut extends Readable {
+  readonly #body: Readable;
+  readonly #room: () => number;
+  readonly #onBytes: (bytes: number) => void;
+  #reached = false;
+
+  /**
+   * @param room bytes still wanted (the range's end minus what was received so far)
+   * @param onBytes called with each chunk's length as it passes, before `room` is asked again
+   */
+  constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void) {
+    super({ highWaterMark: 1 << 20 });
+    this.#body = body;
+    this.#room = room;
+    this.#onBytes = onBytes;
+    body.on('data', this.#onData);
+    body.once('end', this.#onEnd);
+    body.once('error', this.#onError);
+    body.pause();
+    if (room() <= 0) this.#finish();
+  }
+
+  /** The body delivered every byte the range wanted (a body that ended sooner is short). */
+  get reached(): boolean {
+    return this.#reached;
+  }
+
+  override _read(): void {
+    if (!this.#reached) this.#body.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#detach();
+    this.#body.destroy();
+    callback(error);
+  }
+
+  readonly #onData = (chunk: Buffer) => {
+    const room = this.#room();
+    const piece = chunk.byteLength > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
+    if (piece.byteLength > 0) {
+      this.#onBytes(piece.byteLength);
+      if (!this.push(piece)) this.#body.pause();
+    }
+    if (this.#room() <= 0) this.#finish();
+  };
+
+  readonly #onEnd = () => {
+    this.#detach();
+    this.push(null);
+  };
+
+  readonly #onError = (error: Error) => {
+    this.#detach();
+    this.destroy(error);
+  };
+
+  #finish(): void {
+    this.#reached = true;
+    this.#detach();
+    this.push(null);
+    this.#body.destroy();
+  }
+
+  #detach(): void {
+    this.#body.off('data', this.#onData).off('end', this.#onEnd).off('error', this.#onError);
+    // A destroyed body may still report the abort: nobody is listening for it any more.
+    this.#body.on('error', () => {});
+  }
+}

@@ -1,0 +1,371 @@
+// A large blob over several connections, for registries and CDNs that cap each connection's rate:
+// 1. The first request asks for the whole missing range. Only when the registry answers 206 with Accept-Ranges, and
+//    only while the rest would take over a second at the rate seen, is a range split in two and the second half
+//    asked for on another connection.
+// 2. Connections double while the ones already running keep their rate when others join (the cap is per
+//    connection); once they slow down, the bottleneck is shared (the link, the registry, our CPU) and they stop
+//    growing. A finished connection takes half of the largest range left, so the last range does not run alone.
+// 3. The partial (the ingest) takes the blob in order and hashes it as it comes. A later range waits in a part file
+//    beside it (`<hex>.part-<start>`) and is appended to the partial once the partial reaches it: one digest over the
+//    bytes in order, verified before the blob gets its name.
+// 4. A part file's length is its range's progress, so after a crash or a failed connection every range resumes where
+//    it stopped. Retrying is the caller's (one retry layer): a failed range stops the others and the error goes up.
+import { createReadStream } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { parseDigest } from './digest.ts';
+import { DigestMismatchError, SizeMismatchError, StoreError } from './errors.ts';
+import { type Ingest, removeFile, writeAll } from './ingest.ts';
+import { DataRootLayout } from './layout.ts';
+import { RangeCut } from './range-cut.ts';
+
+export interface RangeBody {
+  body: Readable;
+  /** Offset of the body's first byte: the asked start when the registry honoured Range, 0 when it sent it all. */
+  start: number;
+  /** The registry answered 206 and says `Accept-Ranges: bytes`. */
+  rangeable: boolean;
+}
+
+/** Opens bytes [start, end) of the blob (`Range: bytes=<start>-<end - 1>`). */
+export type OpenRange = (start: number, end: number, signal: AbortSignal) => Promise<RangeBody>;
+
+/** The registry answered a range request with something else: ranges cannot be used for this blob. */
+export class RangeIgnoredError extends StoreError {
+  override readonly name = 'RangeIgnoredError';
+  constructor(
+    readonly digest: string,
+    readonly asked: number,
+    readonly start: number,
+  ) {
+    super(`the registry sent ${digest} from byte ${start} when asked for byte ${asked} on`);
+  }
+}
+
+/** A range the registry's body ended before. */
+export class ShortRangeError extends StoreError {
+  override readonly name = 'ShortRangeError';
+  constructor(
+    readonly digest: string,
+    readonly start: number,
+    readonly end: number,
+    readonly received: number,
+  ) {
+    super(`the body for bytes ${start}-${end - 1} of ${digest} ended at byte ${received}`);
+  }
+}
+
+/** Blobs from this size on are fetched with range requests (smaller ones never last long enough to split). */
+export const RANGED_MIN_BYTES = 16 * 1024 * 1024;
+const MIN_PART_BYTES = 4 * 1024 * 1024;
+const MAX_CONNECTIONS = 8;
+const PROBE_MS = 500;
+/** Running connections that keep this share of their rate when others join say more connections pay. */
+const KEPT_RATE = 0.7;
+const WORTH_SPLITTING_MS = 1000;
+const PART_BATCH_BYTES = 1 << 20;
+
+interface Range {
+  start: number;
+  /** Bytes received up to here (on disk, or on their way to it). */
+  received: number;
+  /** Exclusive; lowered when the range is split. */
+  end: number;
+  /** undefined for the range the partial takes directly. */
+  part: string | undefined;
+  /** Settles once this range's connection stopped (every byte written, or failed). */
+  done: Promise<void>;
+  /** When its connection's first byte came (performance.now()), undefined before. */
+  firstByteAt: number | undefined;
+  /** Bytes since the last probe. */
+  windowBytes: number;
+}
+
+export interface RangedDownloadOptions {
+  signal?: AbortSignal;
+  /** Bytes of the blob received so far, in all ranges. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** Deletes the part files of the blob `hex`. */
+export async function removeRangeParts(layout: DataRootLayout, hex: string): Promise<void> {
+  for (const { path } of await listParts(layout, hex)) await removeFile(path);
+}
+
+/**
+ * Fills `ingest` (which holds the lock of its digest) from the registry in ranges, resuming the part files an earlier
+ * run left. Returns the bytes received. On success the ingest is complete (verified); on RangeIgnoredError the parts
+ * are gone and the partial is what it was, for a plain download to continue.
+ */
+export async function downloadInRanges(
+  ingest: Ingest,
+  layout: DataRootLayout,
+  openRange: OpenRange,
+  options: RangedDownloadOptions = {},
+): Promise<number> {
+  const download = new RangedDownload(ingest, layout, openRange, options);
+  try {
+    return await download.run();
+  } catch (error) {
+    // Parts are kept for a resume, unless the ranges are of no use or their bytes are wrong.
+    if (
+      error instanceof RangeIgnoredError ||
+      error instanceof DigestMismatchError ||
+      error instanceof SizeMismatchError
+    ) {
+      await removeRangeParts(layout, parseDigest(ingest.digest, 'digest').hex);
+    }
+    throw error;
+  }
+}
+
+class RangedDownload {
+  readonly #ingest: Ingest;
+  readonly #hex: string;
+  readonly #layout: DataRootLayout;
+  readonly #openRange: OpenRange;
+  readonly #onProgress: ((bytes: number) => void) | undefined;
+  readonly #abort = new AbortController();
+  readonly #ranges: Range[] = [];
+  #failure: unknown;
+  #transferred = 0;
+  #rangeable = false;
+  #growing = true;
+  #target = 1;
+  readonly #running = new Set<Range>();
+  /** The rate of one connection before the last growth. */
+  #lastPerConnection: number | undefined;
+  #windowStart = performance.now();
+
+  constructor(ingest: Ingest, layout: DataRootLayout, openRange: OpenRange, options: RangedDownloadOptions) {
+    this.#ingest = ingest;
+    this.#hex = parseDigest(ingest.digest, 'digest').hex;
+    this.#layout = layout;
+    this.#openRange = openRange;
+    this.#onProgress = options.onProgress;
+    const { signal } = options;
+    if (signal) {
+      signal.throwIfAborted();
+      signal.addEventListener('abort', () => this.#fail(signal.reason), {
+        once: true,
+        signal: this.#abort.signal,
+      });
+    }
+  }
+
+  async run(): Promise<number> {
+    await this.#plan();
+    const timer = setInterval(() => this.#probe(), PROBE_MS);
+    try {
+      for (const range of this.#ranges) if (range.received < range.end) this.#start(range);
+      this.#target = Math.max(1, this.#running.size);
+      await this.#appendInOrder();
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      clearInterval(timer);
+      this.#growing = false;
+      // Every connection must have written what it received before the caller closes the ingest or retries.
+      await Promise.allSettled(this.#ranges.map((range) => range.done));
+      this.#abort.abort();
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+    return this.#transferred;
+  }
+
+  /** The ranges: the partial's own, then one per part file an earlier run left (its length is its progress). */
+  async #plan(): Promise<void> {
+    const { size, offset } = this.#ingest;
+    let parts: PartFile[] = [];
+    for (const part of await listParts(this.#layout, this.#hex)) {
+      // Appended to the partial before a crash took the part file away.
+      if (part.start < offset && part.start + part.length <= offset) await removeFile(part.path);
+      else parts.push(part);
+    }
+    const overlapping = parts.some(
+      (p, i) => p.start + p.length > (parts[i + 1]?.start ?? size) || (i > 0 && p.start < offset),
+    );
+    if (overlapping) {
+      for (const part of parts) await removeFile(part.path);
+      parts = [];
+    }
+    const first = parts[0];
+    this.#ranges.push(this.#range(0, offset, first ? Math.max(first.start, offset) : size, undefined));
+    for (const [i, p] of parts.entries()) {
+      this.#ranges.push(this.#range(p.start, p.start + p.length, parts[i + 1]?.start ?? size, p.path));
+    }
+  }
+
+  #range(start: number, received: number, end: number, part: string | undefined): Range {
+    return { start, received, end, part, done: Promise.resolve(), firstByteAt: undefined, windowBytes: 0 };
+  }
+
+  /** Appends each part to the partial once the partial reaches it: the digest sees the bytes in order. */
+  async #appendInOrder(): Promise<void> {
+    const ingest = this.#ingest;
+    for (let i = 0; i < this.#ranges.length; i++) {
+      const range = this.#ranges[i]!;
+      await range.done;
+      if (this.#failure !== undefined) throw this.#failure;
+      if (range.received < range.end) {
+        throw new ShortRangeError(ingest.digest, range.start, range.end, range.received);
+      }
+      if (range.part === undefined) continue;
+      if (ingest.offset < range.end) {
+        await ingest.write(createReadStream(range.part, { start: ingest.offset - range.start }), {
+          signal: this.#abort.signal,
+        });
+      }
+      await removeFile(range.part);
+    }
+    if (!ingest.complete) throw new ShortRangeError(ingest.digest, 0, ingest.size, ingest.offset);
+  }
+
+  #start(range: Range): void {
+    this.#running.add(range);
+    range.done = this.#fetch(range)
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#running.delete(range);
+        this.#fill();
+      });
+  }
+
+  async #fetch(range: Range): Promise<void> {
+    const asked = range.received;
+    const { body, start, rangeable } = await this.#openRange(asked, range.end, this.#abort.signal);
+    if (start !== asked) {
+      body.destroy();
+      throw new RangeIgnoredError(this.#ingest.digest, asked, start);
+    }
+    if (rangeable) this.#rangeable = true;
+    const cut = new RangeCut(
+      body,
+      () => range.end - range.received,
+      (bytes) => {
+        range.firstByteAt ??= performance.now();
+        range.windowBytes += bytes;
+        range.received += bytes;
+        this.#transferred += bytes;
+        this.#onProgress?.(this.#present());
+      },
+    );
+    if (range.part === undefined) {
+      await this.#ingest.write(cut, { signal: this.#abort.signal });
+    } else {
+      await appendToPart(range.part, cut);
+    }
+    if (!cut.reached) throw new ShortRangeError(this.#ingest.digest, range.start, range.end, range.received);
+  }
+
+  /** Every PROBE_MS: more connections while they pay, judged by the connections that ran the whole window. */
+  #probe(): void {
+    const now = performance.now();
+    const window = now - this.#windowStart;
+    const windowStart = this.#windowStart;
+    this.#windowStart = now;
+    let total = 0;
+    let throughout = 0;
+    let connections = 0;
+    for (const range of this.#ranges) {
+      total += range.windowBytes;
+      if (this.#running.has(range) && range.firstByteAt !== undefined && range.firstByteAt <= windowStart) {
+        throughout += range.windowBytes;
+        connections++;
+      }
+      range.windowBytes = 0;
+    }
+    if (!this.#growing || !this.#rangeable || total === 0) return;
+    const last = this.#lastPerConnection;
+    // Before the first growth any connection counts; after it, only those that were running before it.
+    if (last !== undefined && connections === 0) return;
+    const perConnection =
+      last === undefined
+        ? total / Math.max(1, this.#running.size) / window
+        : throughout / connections / window;
+    if (last !== undefined && perConnection < last * KEPT_RATE) {
+      this.#growing = false;
+      return;
+    }
+    const left = this.#ingest.size - this.#present();
+    if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
+    this.#lastPerConnection = perConnection;
+    this.#target = Math.min(MAX_CONNECTIONS, this.#target * 2);
+    this.#fill();
+  }
+
+  /** Splits the largest ranges left until `target` connections run. */
+  #fill(): void {
+    if (this.#failure !== undefined || !this.#rangeable) return;
+    while (this.#running.size < this.#target) {
+      const largest = this.#ranges
+        .filter((r) => r.received < r.end)
+        .reduce<Range | undefined>(
+          (a, r) => (a && a.end - a.received >= r.end - r.received ? a : r),
+          undefined,
+        );
+      if (!largest || largest.end - largest.received < 2 * MIN_PART_BYTES) return;
+      const middle = largest.received + Math.floor((largest.end - largest.received) / 2);
+      const second = this.#range(middle, middle, largest.end, this.#layout.rangePartPath(this.#hex, middle));
+      largest.end = middle;
+      this.#ranges.splice(this.#ranges.indexOf(largest) + 1, 0, second);
+      this.#start(second);
+    }
+  }
+
+  #present(): number {
+    return this.#ranges.reduce((sum, r) => sum + (r.received - r.start), 0);
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#growing = false;
+    this.#abort.abort(error);
+  }
+}
+
+/** Appends the range's bytes to its part file in batches; what arrived is written even when the body fails. */
+async function appendToPart(path: string, source: Readable): Promise<void> {
+  const handle = await open(path, 'a');
+  let batch: Uint8Array[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    const chunks = batch;
+    const length = bytes;
+    batch = [];
+    bytes = 0;
+    if (length > 0) await writeAll(handle, chunks, length);
+  };
+  try {
+    for await (const chunk of source) {
+      batch.push(chunk as Buffer);
+      bytes += (chunk as Buffer).byteLength;
+      if (bytes >= PART_BATCH_BYTES) await flush();
+    }
+  } finally {
+    try {
+      await flush();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+interface PartFile {
+  start: number;
+  length: number;
+  path: string;
+}
+
+async function listParts(layout: DataRootLayout, hex: string): Promise<PartFile[]> {
+  const parts: PartFile[] = [];
+  for (const name of await readdir(layout.ingest)) {
+    if (name.endsWith('.partial') || DataRootLayout.ingestFileHex(name) !== hex) continue;
+    const start = Number(name.slice(name.lastIndexOf('-') + 1));
+    const path = layout.rangePartPath(hex, start);
+    const info = await stat(path).catch(() => undefined);
+    if (info) parts.push({ start, length: info.size, path });
+  }
+  return parts.sort((a, b) => a.start - b.start);
+}
