@@ -21,6 +21,7 @@ export class RangeCut extends Readable {
     body.on('data', this.#onData);
     body.once('end', this.#onEnd);
     body.once('error', this.#onError);
+    body.once('close', this.#onClose);
     body.pause();
     if (room() <= 0) this.#finish();
   }
@@ -60,6 +61,12 @@ export class RangeCut extends Readable {
     this.destroy(error);
   };
 
+  /** Destroyed without an error (its request aborted): the range did not arrive whole. */
+  readonly #onClose = () => {
+    this.#detach();
+    this.destroy(new Error('the range body closed before its end'));
+  };
+
   #finish(): void {
     this.#reached = true;
     this.#detach();
@@ -68,7 +75,11 @@ export class RangeCut extends Readable {
   }
 
   #detach(): void {
-    this.#body.off('data', this.#onData).off('end', this.#onEnd).off('error', this.#onError);
+    this.#body
+      .off('data', this.#onData)
+      .off('end', this.#onEnd)
+      .off('error', this.#onError)
+      .off('close', this.#onClose);
     // A destroyed body may still report the abort: nobody is listening for it any more.
     this.#body.on('error', () => {});
   }

@@ -3,8 +3,10 @@
 //    only while the rest would take over a second at the rate seen, is a range split in two and the second half
 //    asked for on another connection.
 // 2. Connections double while the ones already running keep their rate when others join (the cap is per
-//    connection); once they slow down, the bottleneck is shared (the link, the registry, our CPU) and they stop
-//    growing. A finished connection takes half of the largest range left, so the last range does not run alone.
+//    connection). Once they slow down, the bottleneck is shared (the link, the registry, our CPU): the connections
+//    of that last step are closed and their ranges given back to the ones before them, whose responses still carry
+//    those bytes, so a wrong guess costs one probe's bytes. A finished connection takes half of the largest range
+//    left, so the last range does not run alone.
 // 3. The partial (the ingest) takes the blob in order and hashes it as it comes. A later range waits in a part file
 //    beside it (`<hex>.part-<start>`) and is appended to the partial once the partial reaches it: one digest over the
 //    bytes in order, verified before the blob gets its name.
@@ -80,6 +82,12 @@ interface Range {
   firstByteAt: number | undefined;
   /** Bytes since the last probe. */
   windowBytes: number;
+  /** The end its request asked for: the range may grow back up to it. */
+  requestEnd: number;
+  /** Closes this range's connection alone. */
+  cancel: AbortController;
+  /** Given back to the range before it: its connection's end is not a failure. */
+  merged: boolean;
 }
 
 export interface RangedDownloadOptions {
@@ -136,6 +144,10 @@ class RangedDownload {
   readonly #running = new Set<Range>();
   /** The rate of one connection before the last growth. */
   #lastPerConnection: number | undefined;
+  /** The ranges the last growth split off. */
+  #lastGrowth: Range[] = [];
+  /** Ranges given back, whose part files go once their connections stopped. */
+  readonly #retired: Promise<void>[] = [];
   #windowStart = performance.now();
 
   constructor(ingest: Ingest, layout: DataRootLayout, openRange: OpenRange, options: RangedDownloadOptions) {
@@ -169,6 +181,7 @@ class RangedDownload {
       // Every connection must have written what it received before the caller closes the ingest or retries.
       await Promise.allSettled(this.#ranges.map((range) => range.done));
       this.#abort.abort();
+      await Promise.allSettled(this.#retired);
     }
     if (this.#failure !== undefined) throw this.#failure;
     return this.#transferred;
@@ -198,7 +211,18 @@ class RangedDownload {
   }
 
   #range(start: number, received: number, end: number, part: string | undefined): Range {
-    return { start, received, end, part, done: Promise.resolve(), firstByteAt: undefined, windowBytes: 0 };
+    return {
+      start,
+      received,
+      end,
+      part,
+      done: Promise.resolve(),
+      firstByteAt: undefined,
+      windowBytes: 0,
+      requestEnd: end,
+      cancel: new AbortController(),
+      merged: false,
+    };
   }
 
   /** Appends each part to the partial once the partial reaches it: the digest sees the bytes in order. */
@@ -225,7 +249,9 @@ class RangedDownload {
   #start(range: Range): void {
     this.#running.add(range);
     range.done = this.#fetch(range)
-      .catch((error: unknown) => this.#fail(error))
+      .catch((error: unknown) => {
+        if (!range.merged) this.#fail(error);
+      })
       .finally(() => {
         this.#running.delete(range);
         this.#fill();
@@ -234,7 +260,9 @@ class RangedDownload {
 
   async #fetch(range: Range): Promise<void> {
     const asked = range.received;
-    const { body, start, rangeable } = await this.#openRange(asked, range.end, this.#abort.signal);
+    range.requestEnd = range.end;
+    const signal = AbortSignal.any([this.#abort.signal, range.cancel.signal]);
+    const { body, start, rangeable } = await this.#openRange(asked, range.end, signal);
     if (start !== asked) {
       body.destroy();
       throw new RangeIgnoredError(this.#ingest.digest, asked, start);
@@ -252,7 +280,7 @@ class RangedDownload {
       },
     );
     if (range.part === undefined) {
-      await this.#ingest.write(cut, { signal: this.#abort.signal });
+      await this.#ingest.write(cut, { signal });
     } else {
       await appendToPart(range.part, cut);
     }
@@ -286,21 +314,47 @@ class RangedDownload {
         : throughout / connections / window;
     if (last !== undefined && perConnection < last * KEPT_RATE) {
       this.#growing = false;
+      this.#unsplit(this.#lastGrowth);
+      this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
       return;
     }
     const left = this.#ingest.size - this.#present();
     if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
     this.#lastPerConnection = perConnection;
     this.#target = Math.min(MAX_CONNECTIONS, this.#target * 2);
-    this.#fill();
+    this.#lastGrowth = [];
+    this.#fill(this.#lastGrowth);
   }
 
-  /** Splits the largest ranges left until `target` connections run. */
-  #fill(): void {
+  /** Gives each range back to the one before it when that one's response still carries its bytes. */
+  #unsplit(ranges: Range[]): void {
+    for (const range of [...ranges].reverse()) {
+      const at = this.#ranges.indexOf(range);
+      const before = this.#ranges[at - 1];
+      if (
+        !before ||
+        !this.#running.has(before) ||
+        before.received >= before.end ||
+        before.end !== range.start ||
+        before.requestEnd < range.end
+      ) {
+        continue;
+      }
+      range.merged = true;
+      before.end = range.end;
+      this.#ranges.splice(at, 1);
+      range.cancel.abort();
+      const part = range.part;
+      if (part !== undefined) this.#retired.push(range.done.then(() => removeFile(part)));
+    }
+  }
+
+  /** Splits the largest running ranges until `target` connections run; `added` collects the new ranges. */
+  #fill(added?: Range[]): void {
     if (this.#failure !== undefined || !this.#rangeable) return;
     while (this.#running.size < this.#target) {
       const largest = this.#ranges
-        .filter((r) => r.received < r.end)
+        .filter((r) => this.#running.has(r) && r.received < r.end)
         .reduce<Range | undefined>(
           (a, r) => (a && a.end - a.received >= r.end - r.received ? a : r),
           undefined,
@@ -310,6 +364,7 @@ class RangedDownload {
       const second = this.#range(middle, middle, largest.end, this.#layout.rangePartPath(this.#hex, middle));
       largest.end = middle;
       this.#ranges.splice(this.#ranges.indexOf(largest) + 1, 0, second);
+      added?.push(second);
       this.#start(second);
     }
   }

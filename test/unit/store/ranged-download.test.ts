@@ -1,0 +1,102 @@
+// The ranged download's controller against two registries in process: one that caps each connection (more
+// connections pay) and one whose bandwidth all connections share (they do not: the split is given back).
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ContentStore } from '../../../daemon/store/content-store.ts';
+import type { OpenRange } from '../../../daemon/store/ranged-download.ts';
+import { blob, checkAndRemoveRoots, tempRoot } from './helpers.ts';
+
+afterAll(async () => {
+  expect(await checkAndRemoveRoots()).toEqual([]);
+});
+
+const MIB = 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+interface Served {
+  start: number;
+  end: number;
+  bytes: number;
+}
+
+/**
+ * A registry serving `bytes` at `bytesPerSecond`, per connection or shared by all of them. Every range it was asked
+ * for is recorded with the bytes it sent.
+ */
+function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolean) {
+  const served: Served[] = [];
+  let sharedFree = 0;
+  const openRange: OpenRange = async (start, end, signal) => {
+    const record: Served = { start, end, bytes: 0 };
+    served.push(record);
+    let at = start;
+    let free = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const body = new Readable({
+      read() {
+        if (at >= end) {
+          this.push(null);
+          return;
+        }
+        const chunk = bytes.subarray(at, Math.min(at + CHUNK, end));
+        const now = performance.now();
+        const slot = Math.max(now, shared ? sharedFree : free);
+        const ready = slot + (chunk.byteLength / bytesPerSecond) * 1000;
+        if (shared) sharedFree = ready;
+        else free = ready;
+        timer = setTimeout(() => {
+          at += chunk.byteLength;
+          record.bytes += chunk.byteLength;
+          this.push(chunk);
+        }, ready - now);
+      },
+      destroy(error, callback) {
+        clearTimeout(timer);
+        callback(error);
+      },
+    });
+    signal.addEventListener('abort', () => body.destroy(), { once: true });
+    return { body, start, rangeable: true };
+  };
+  return { openRange, served };
+}
+
+async function fetchInRanges(size: number, bytesPerSecond: number, shared: boolean) {
+  const store = await ContentStore.open(await tempRoot());
+  const expected = blob(size, 5);
+  const registry = throttledRegistry(expected.bytes, bytesPerSecond, shared);
+  const plain = () => Promise.reject(new Error('the plain request is not expected'));
+  try {
+    const result = await store.fetchBlob(expected, plain, { openRange: registry.openRange });
+    expect(result.status).toBe('fetched');
+    expect(await store.has(expected.digest)).toBe(true);
+    expect(await readdir(join(store.root, 'oci', 'ingest'))).toEqual([]);
+    return { served: registry.served, transferred: result.transferred };
+  } finally {
+    await store.close();
+  }
+}
+
+describe('fetching a blob in ranges', () => {
+  it('adds connections while each keeps its rate (a per-connection cap)', async () => {
+    const size = 24 * MIB;
+    const { served } = await fetchInRanges(size, 4 * MIB, false);
+    expect(served.length).toBeGreaterThanOrEqual(4);
+    // The ranges asked for tile the blob: each one starts where another's bytes end, none twice.
+    const starts = served.map((s) => s.start).sort((a, b) => a - b);
+    expect(starts[0]).toBe(0);
+    expect(new Set(starts).size).toBe(starts.length);
+    expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size + served.length * 2 * CHUNK);
+  });
+
+  it('gives the split back when the connections share one bottleneck', async () => {
+    const size = 32 * MIB;
+    const { served, transferred } = await fetchInRanges(size, 16 * MIB, true);
+    expect(served.length).toBeGreaterThanOrEqual(2);
+    // The first connection took the second half back and carried the blob to its end.
+    expect(served[0]?.bytes).toBe(size);
+    expect(transferred).toBeLessThan(size * 1.25);
+  });
+});
