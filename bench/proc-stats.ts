@@ -30,11 +30,18 @@ export function sampleRss(pid: number, intervalMs = 50): RssSampler {
   let peak = 0;
   let samples = 0;
   let hwm = 0;
+  let gone = false;
   const read = () => {
-    const reading = readMemory(pid);
-    peak = Math.max(peak, reading.rss);
-    hwm = reading.hwm;
-    samples++;
+    if (gone) return;
+    try {
+      const reading = readMemory(pid);
+      peak = Math.max(peak, reading.rss);
+      hwm = reading.hwm;
+      samples++;
+    } catch {
+      // The process exited: what its caller waits for fails and says why.
+      gone = true;
+    }
   };
   read();
   const timer = setInterval(read, intervalMs);

@@ -18,6 +18,9 @@ export class RangeCut extends Readable {
     this.#body = body;
     this.#room = room;
     this.#onBytes = onBytes;
+    // Its reader sees a failure when it reads (an async iterator, or the ingest's own listener); one that comes
+    // before the reader starts (a cancelled range while its file opens) must not be an uncaught exception.
+    this.on('error', () => {});
     body.on('data', this.#onData);
     body.once('end', this.#onEnd);
     body.once('error', this.#onError);
