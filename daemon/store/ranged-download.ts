@@ -62,7 +62,7 @@ export class ShortRangeError extends StoreError {
 export const RANGED_MIN_BYTES = 16 * 1024 * 1024;
 const MIN_PART_BYTES = 4 * 1024 * 1024;
 const MAX_CONNECTIONS = 8;
-const PROBE_MS = 500;
+const PROBE_MS = 250;
 /** Running connections that keep this share of their rate when others join say more connections pay. */
 const KEPT_RATE = 0.7;
 const WORTH_SPLITTING_MS = 1000;
@@ -287,31 +287,29 @@ class RangedDownload {
     if (!cut.reached) throw new ShortRangeError(this.#ingest.digest, range.start, range.end, range.received);
   }
 
-  /** Every PROBE_MS: more connections while they pay, judged by the connections that ran the whole window. */
+  /**
+   * Every PROBE_MS: more connections while they pay. A growth step is judged on the first window through which all
+   * its connections were streaming, by the rate of the connections that ran before it.
+   */
   #probe(): void {
     const now = performance.now();
     const window = now - this.#windowStart;
     const windowStart = this.#windowStart;
     this.#windowStart = now;
-    let total = 0;
-    let throughout = 0;
-    let connections = 0;
+    const bytes = new Map<Range, number>();
     for (const range of this.#ranges) {
-      total += range.windowBytes;
-      if (this.#running.has(range) && range.firstByteAt !== undefined && range.firstByteAt <= windowStart) {
-        throughout += range.windowBytes;
-        connections++;
-      }
+      bytes.set(range, range.windowBytes);
       range.windowBytes = 0;
     }
+    const total = [...bytes.values()].reduce((a, b) => a + b, 0);
     if (!this.#growing || !this.#rangeable || total === 0) return;
+    const flowing = (r: Range, since: number) => r.firstByteAt !== undefined && r.firstByteAt <= since;
+    // Judged only on a window all running connections streamed through: a connection's start is not its rate.
+    if (this.#lastGrowth.some((r) => this.#running.has(r) && !flowing(r, windowStart))) return;
+    const before = [...this.#running].filter((r) => !this.#lastGrowth.includes(r) && flowing(r, windowStart));
+    if (before.length === 0) return;
+    const perConnection = before.reduce((sum, r) => sum + (bytes.get(r) ?? 0), 0) / before.length / window;
     const last = this.#lastPerConnection;
-    // Before the first growth any connection counts; after it, only those that were running before it.
-    if (last !== undefined && connections === 0) return;
-    const perConnection =
-      last === undefined
-        ? total / Math.max(1, this.#running.size) / window
-        : throughout / connections / window;
     if (last !== undefined && perConnection < last * KEPT_RATE) {
       this.#growing = false;
       this.#unsplit(this.#lastGrowth);

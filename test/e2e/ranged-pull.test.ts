@@ -70,8 +70,9 @@ function asked(gets: FrontRecord[]): [number, number][] {
 describe('a large layer behind a per-connection rate cap', () => {
   it('is fetched over several connections in disjoint ranges that cover it', async () => {
     const gets = await pullLayer([throttled()]);
-    expect(gets.length).toBeGreaterThan(1);
-    expect(gets.every((r) => r.status === 206)).toBe(true);
+    // A connection that did not pay may be closed before its answer (no status): none got the whole blob.
+    expect(gets.filter((r) => r.status === 206).length).toBeGreaterThan(1);
+    expect(gets.filter((r) => r.status === 200)).toEqual([]);
     // Each range was cut where the next one starts: the bytes served add up to the blob, none twice.
     expect(gets.reduce((sum, r) => sum + r.bytes, 0)).toBeGreaterThanOrEqual(layer.size);
     const starts = asked(gets)

@@ -88,11 +88,11 @@ describe('fetching a blob in ranges', () => {
     const starts = served.map((s) => s.start).sort((a, b) => a - b);
     expect(starts[0]).toBe(0);
     expect(new Set(starts).size).toBe(starts.length);
-    expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size + served.length * 2 * CHUNK);
+    expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size * 1.25);
   });
 
   it('gives the split back when the connections share one bottleneck', async () => {
-    const size = 32 * MIB;
+    const size = 48 * MIB;
     const { served, transferred } = await fetchInRanges(size, 16 * MIB, true);
     expect(served.length).toBeGreaterThanOrEqual(2);
     // The first connection took the second half back and carried the blob to its end.
