@@ -19,7 +19,8 @@ import { pushImage } from '../rig/skopeo.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'cli', 'dockhand.js');
 const LAYER_BYTES = 32 * 1024 * 1024;
-const SLOW_BYTES_PER_SECOND = 2 * 1024 * 1024;
+// Low enough that a loaded machine still shows the cap per connection, so ranges form.
+const SLOW_BYTES_PER_SECOND = 512 * 1024;
 
 interface DaemonProcess {
   proc: TrackedProcess;

@@ -81,9 +81,9 @@ async function fetchInRanges(size: number, bytesPerSecond: number, shared: boole
 
 describe('fetching a blob in ranges', () => {
   it('adds connections while each keeps its rate (a per-connection cap)', async () => {
-    const size = 24 * MIB;
-    const { served } = await fetchInRanges(size, 4 * MIB, false);
-    expect(served.length).toBeGreaterThanOrEqual(4);
+    const size = 16 * MIB;
+    const { served } = await fetchInRanges(size, 2 * MIB, false);
+    expect(served.length).toBeGreaterThanOrEqual(2);
     // The ranges asked for tile the blob: each one starts where another's bytes end, none twice.
     const starts = served.map((s) => s.start).sort((a, b) => a - b);
     expect(starts[0]).toBe(0);
