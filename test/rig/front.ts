@@ -30,7 +30,15 @@ import { type FrontMode, type ModeContext, rewriteChallenge } from './front-mode
 import { trackService } from './processes.ts';
 import { type RedirectRecord, type RedirectTarget, startRedirectTarget } from './redirect-target.ts';
 
-export type { BodyFault, Fault, FaultMatch, RangeFault, RequestKind, StatusFault, WarningFault } from './front-faults.ts';
+export type {
+  BodyFault,
+  Fault,
+  FaultMatch,
+  RangeFault,
+  RequestKind,
+  StatusFault,
+  WarningFault,
+} from './front-faults.ts';
 export type { FrontMode } from './front-modes.ts';
 export type { RedirectRecord } from './redirect-target.ts';
 
@@ -281,7 +289,10 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     const bodyFaults = hasBody
       ? matching.filter(
           (f): f is ArmedFault & { fault: BodyFault } =>
-            f.fault.type !== 'status' && f.fault.type !== 'warning' && f.fault.type !== 'ignore-range' && f.take(),
+            f.fault.type !== 'status' &&
+            f.fault.type !== 'warning' &&
+            f.fault.type !== 'ignore-range' &&
+            f.take(),
         )
       : [];
     const redirect = bodyFaults.find((f) => f.fault.type === 'redirect')?.fault;
