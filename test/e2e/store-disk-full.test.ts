@@ -95,8 +95,10 @@ describe('a data root that fills during a pull', () => {
     front.reset();
     expectPullSucceeded(await pullRaw(daemon.socket, fromImage, '1'));
     const gets = front.requests().filter((r) => r.path.endsWith(layer.digest) && r.method === 'GET');
-    expect(gets.map((r) => r.range)).toEqual([`bytes=${kept}-`]);
-    expect(gets[0]?.bytes).toBe(layer.size - kept);
+    // The resume starts where the kept bytes end and fetches none of them again; a blob this large may be resumed in
+    // several ranges when more connections pay.
+    const starts = gets.map((r) => Number(/^bytes=(\d+)-/.exec(r.range ?? '')?.[1]));
+    expect(Math.min(...starts)).toBe(kept);
     expect(await sha256File(join(blobDir, layerHex))).toBe(layerHex);
   });
 });
