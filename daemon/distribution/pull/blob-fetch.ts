@@ -5,9 +5,9 @@
 // are final.
 
 import type { OCIDescriptor } from '../../../api-spec/types.ts';
-import { ForwardedChallengeError, RegistryResponseError } from '../errors.ts';
+import { ForwardedChallengeError } from '../errors.ts';
 import type { RepositoryClient } from '../repository-client.ts';
-import { isRetryableError, type RetryPolicy, retryDelay, sleep } from '../transport/retry.ts';
+import { isRetryableError, type RetryPolicy, retryCall } from '../transport/retry.ts';
 import type { PullStore } from './pull-store.ts';
 
 export interface BlobFetch {
@@ -23,9 +23,12 @@ export async function fetchBlob(
   onProgress: (current: number) => void,
   onRetry: (delayMs: number) => void,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await f.store.fetchBlob(
+  await retryCall(
+    f.retry,
+    signal,
+    (err) => !(err instanceof ForwardedChallengeError) && isRetryableError(err),
+    () =>
+      f.store.fetchBlob(
         blob,
         // The store restarts the partial when the registry ignored Range (start 0).
         (offset, fetchSignal) => f.repo.openBlob(blob.digest, offset, fetchSignal),
@@ -35,18 +38,7 @@ export async function fetchBlob(
           // Large blobs in parallel ranges where the registry serves them; a retry resumes every range.
           openRange: (start, end, rangeSignal) => f.repo.openBlobRange(blob.digest, start, end, rangeSignal),
         },
-      );
-      return;
-    } catch (err) {
-      if (err instanceof ForwardedChallengeError || signal.aborted) throw err;
-      if (!isRetryableError(err) || attempt > f.retry.maxRetries) throw err;
-      const delay = retryDelay(
-        f.retry,
-        attempt,
-        err instanceof RegistryResponseError ? err.retryAfter : undefined,
-      );
-      onRetry(delay);
-      await sleep(delay, signal);
-    }
-  }
+      ),
+    onRetry,
+  );
 }

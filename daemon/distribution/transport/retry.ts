@@ -76,6 +76,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Calls `attempt` until it succeeds, fails for good, or the policy's bound is reached: for operations retried whole
+ * outside the request chain (a token request, a blob resumed from disk). An error's `retryAfter`, when it has one,
+ * sets the wait.
+ */
+export async function retryCall<T>(
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  worthRetrying: (err: unknown) => boolean,
+  attempt: () => Promise<T>,
+  onRetry?: (delayMs: number) => void,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (signal?.aborted || !worthRetrying(err) || n > policy.maxRetries) throw err;
+      const delayMs = retryDelay(
+        policy,
+        n,
+        err instanceof RegistryResponseError ? err.retryAfter : undefined,
+      );
+      onRetry?.(delayMs);
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
 /** Retries what may be replayed, as the policy says. */
 export function retry(policy: RetryPolicy): Part {
   return (next) => async (exchange) => {

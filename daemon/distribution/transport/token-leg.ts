@@ -10,7 +10,7 @@ import {
 } from '../../../protocol/index.ts';
 import { type Endpoint, readCaFiles } from '../endpoint.ts';
 import type { Network } from './network.ts';
-import { isRetryableStatus, retryDelay, sleep } from './retry.ts';
+import { isRetryableStatus, retryCall } from './retry.ts';
 import type { TransportLimits } from './transport.ts';
 
 export type TokenRequest = Omit<FetchTokenOptions, 'dispatcher' | 'userAgent' | 'timeoutMs'>;
@@ -31,20 +31,14 @@ export class TokenLeg {
     const realm = new URL(request.realm);
     const realmCa = this.#certsDir ? await readCaFiles(this.#certsDir, realm.host) : [];
     const ca = [...(registry.ca ?? []), ...realmCa];
-    const policy = this.#limits.retry;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fetchToken({
-          ...request,
-          dispatcher: this.#network.dispatcher(ca),
-          userAgent: this.#network.userAgent,
-          timeoutMs: this.#limits.requestTimeoutMs,
-        });
-      } catch (err) {
-        if (!worthRetrying(err) || attempt > policy.maxRetries || request.signal?.aborted) throw err;
-        await sleep(retryDelay(policy, attempt), request.signal);
-      }
-    }
+    return retryCall(this.#limits.retry, request.signal, worthRetrying, () =>
+      fetchToken({
+        ...request,
+        dispatcher: this.#network.dispatcher(ca),
+        userAgent: this.#network.userAgent,
+        timeoutMs: this.#limits.requestTimeoutMs,
+      }),
+    );
   }
 }
 
