@@ -7,17 +7,11 @@
 //    answers in a row were followed by no progress at all.
 
 import type { AuthConfig, JSONMessage } from '../api-spec/index.ts';
-import {
-  bearerParams,
-  type Challenge,
-  grantedScopes,
-  parseScopeList,
-  parseWwwAuthenticate,
-  type Scope,
-  scopeCovers,
-  scopeKey,
-  untilAborted,
-} from '../protocol/index.ts';
+// The protocol's modules one by one: its index also loads the token client (undici), which no daemon call needs.
+import { untilAborted } from '../protocol/abort.ts';
+import { parseScopeList, type Scope, scopeCovers, scopeKey } from '../protocol/scope.ts';
+import { grantedScopes } from '../protocol/token-grant.ts';
+import { bearerParams, type Challenge, parseWwwAuthenticate } from '../protocol/www-authenticate.ts';
 import { AuthChallengeError, PartialGrantError } from './errors.ts';
 import { RetryAuth } from './retry-auth.ts';
 

@@ -1,7 +1,6 @@
 // EngineClient: one typed method per daemon route. Long operations (pull, push) resolve when they have finished
 // and reject on any error in their stream; registry challenges go through the challenge handler when one is given.
 
-import type { Dispatcher } from 'undici';
 import {
   AUTH_CHANNEL_PARAM,
   AUTH_HEADER,
@@ -19,16 +18,18 @@ import {
   type SystemInfo,
   type SystemVersion,
 } from '../api-spec/index.ts';
-import { InvalidReferenceError, parseReference, type Reference } from '../protocol/index.ts';
+import { InvalidReferenceError } from '../protocol/errors.ts';
+import { parseReference, type Reference } from '../protocol/reference.ts';
 import { type AuthOptions, readAuthOption } from './auth-option.ts';
 import { type ChallengeHandler, ChallengeSession, withChallengeRetry } from './challenge.ts';
 import { challengeFromHttpError } from './daemon-challenge.ts';
+import type { DaemonResponse } from './daemon-connection.ts';
 import { InvalidStreamMessageError } from './errors.ts';
 import { readEvents } from './event-stream.ts';
 import { consumeMessages } from './message-stream.ts';
 import { type PullResult, type PushResult, summarizePull, summarizePush } from './operation-summary.ts';
 import type { PingInfo } from './ping.ts';
-import { expectSuccess, readEngineApiError, readJson } from './responses.ts';
+import { discardBody, expectSuccess, readEngineApiError, readJson } from './responses.ts';
 import { SideChannel } from './side-channel.ts';
 import { namePath, Transport, type TransportOptions, type TransportRequest } from './transport.ts';
 
@@ -202,7 +203,7 @@ export class EngineClient {
       auth: AuthConfig | undefined,
       clientAuth: string | undefined,
     ) => Omit<TransportRequest, 'signal'>,
-    read: (response: Dispatcher.ResponseData, session: ChallengeSession) => Promise<R>,
+    read: (response: DaemonResponse, session: ChallengeSession) => Promise<R>,
     streamed?: { action: 'pull' | 'push'; reportExpiry: boolean },
   ): Promise<R> {
     const handler = options.challengeHandler;
@@ -240,7 +241,7 @@ export class EngineClient {
       async (response) => {
         // moby documents a 204 without body next to the 200.
         if (response.statusCode === 204) {
-          await response.body.dump();
+          await discardBody(response.body);
           return { Status: 'Login Succeeded' };
         }
         return readJson<AuthResponse>(response);
@@ -353,7 +354,7 @@ function flag(value: boolean | undefined): string | undefined {
 }
 
 /** Throws the typed error of a non-2xx answer; a relayed registry challenge becomes RegistryChallenged. */
-async function throwUnlessOk(response: Dispatcher.ResponseData): Promise<void> {
+async function throwUnlessOk(response: DaemonResponse): Promise<void> {
   if (response.statusCode >= 200 && response.statusCode < 300) return;
   const error = await readEngineApiError(response);
   throw challengeFromHttpError(error) ?? error;

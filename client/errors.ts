@@ -9,7 +9,7 @@ export {
   OAuthErrorResponse,
   RealmRefusedError,
   TokenRequestError,
-} from '../protocol/index.ts';
+} from '../protocol/errors.ts';
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
@@ -103,6 +103,15 @@ export class PartialGrantError extends Error {
     this.actionsAsked = asked;
     this.actionsGranted = granted;
     this.challenge = challenge;
+  }
+}
+
+/** A request was made on an EngineClient after its close(). */
+export class ClientClosedError extends Error {
+  override readonly name = 'ClientClosedError';
+
+  constructor() {
+    super('the client is closed');
   }
 }
 

@@ -1,10 +1,10 @@
 // GET /events: a never-ending stream of JSON lines, read as typed EventMessages.
 
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { type EventMessage, parseJsonLines } from '../api-spec/index.ts';
 import { InvalidStreamMessageError } from './errors.ts';
 
-export async function* readEvents(body: Dispatcher.ResponseData['body']): AsyncGenerator<EventMessage> {
+export async function* readEvents(body: Readable): AsyncGenerator<EventMessage> {
   try {
     for await (const value of parseJsonLines(body)) yield parseEventMessage(value);
   } finally {

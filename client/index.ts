@@ -55,6 +55,7 @@ export {
   ApiVersionError,
   AuthChallengeError,
   type AuthChallengeGiveUp,
+  ClientClosedError,
   CredentialHelperError,
   DaemonAddressError,
   EngineApiError,

@@ -1,7 +1,7 @@
 // Reads a pull/push JSON message stream to its end: each message is checked at the edge, handed on, and an
 // errorDetail ends the operation as a rejection (dockerode's followProgress resolves instead, dockerode#639).
 
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import {
   type AuthChallengeInfo,
   isAuthChallengeAux,
@@ -15,7 +15,7 @@ import { InvalidStreamMessageError, StreamError } from './errors.ts';
 export type StreamChallenge = AuthChallengeInfo & { id: string };
 
 export async function consumeMessages(
-  body: Dispatcher.ResponseData['body'],
+  body: Readable,
   onMessage: (message: JSONMessage) => void,
   onChallenge?: (challenge: StreamChallenge) => void,
 ): Promise<void> {

@@ -3,15 +3,15 @@
 // 2. Read Api-Version (empty: assume our maximum).
 // 3. Refuse a server below our minimum; otherwise use min(our maximum, the server's).
 
-import type { Dispatcher } from 'undici';
 import {
   compareApiVersions,
   isValidApiVersion,
   MAX_API_VERSION,
   MIN_API_VERSION,
 } from '../api-spec/index.ts';
-import { ApiVersionError } from './errors.ts';
-import { readEngineApiError } from './responses.ts';
+import type { DaemonConnection } from './daemon-connection.ts';
+import { ApiVersionError, type ResponseHeaders } from './errors.ts';
+import { discardBody, readEngineApiError } from './responses.ts';
 
 export interface PingInfo {
   /** The daemon's maximum API version (the Api-Version header), if it sent one. */
@@ -21,22 +21,22 @@ export interface PingInfo {
   builderVersion: string | undefined;
 }
 
-export async function ping(dispatcher: Dispatcher, signal?: AbortSignal): Promise<PingInfo> {
+export async function ping(connection: DaemonConnection, signal?: AbortSignal): Promise<PingInfo> {
   try {
-    const head = await dispatcher.request({ method: 'HEAD', path: '/_ping', signal });
-    await head.body.dump();
+    const head = await connection.send({ method: 'HEAD', path: '/_ping', signal });
+    await discardBody(head.body);
     if (head.statusCode === 200) return pingInfo(head.headers);
   } catch (err) {
     if (signal?.aborted) throw err;
     // Old daemons and some proxies do not answer HEAD: fall through to GET, as the Go client does.
   }
-  const get = await dispatcher.request({ method: 'GET', path: '/_ping', signal });
+  const get = await connection.send({ method: 'GET', path: '/_ping', signal });
   if (get.statusCode !== 200) throw await readEngineApiError(get);
-  await get.body.dump();
+  await discardBody(get.body);
   return pingInfo(get.headers);
 }
 
-function pingInfo(headers: Dispatcher.ResponseData['headers']): PingInfo {
+function pingInfo(headers: ResponseHeaders): PingInfo {
   return {
     apiVersion: header(headers, 'api-version'),
     osType: header(headers, 'ostype'),
@@ -45,7 +45,7 @@ function pingInfo(headers: Dispatcher.ResponseData['headers']): PingInfo {
   };
 }
 
-function header(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+function header(headers: ResponseHeaders, name: string): string | undefined {
   const value = headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === '' ? undefined : first;

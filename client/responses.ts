@@ -1,13 +1,16 @@
 // Turning daemon responses into values or typed errors.
 
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import type { DaemonResponse } from './daemon-connection.ts';
 import { EngineApiError, InvalidStreamMessageError } from './errors.ts';
 
 // An error body is a one-line `{message}`; anything longer is cut rather than held in memory.
 const ERROR_BODY_LIMIT = 64 * 1024;
+// A body read only to free its connection: past this, closing the connection is cheaper than reading on.
+const DISCARD_LIMIT = 128 * 1024;
 
 /** Reads a bounded body as text, then stops reading (destroying the rest). */
-export async function readBoundedText(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+export async function readBoundedText(body: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -23,7 +26,7 @@ export async function readBoundedText(body: Dispatcher.ResponseData['body'], lim
 }
 
 /** Builds the EngineApiError for a non-2xx response, keeping its headers and the daemon's `message`. */
-export async function readEngineApiError(response: Dispatcher.ResponseData): Promise<EngineApiError> {
+export async function readEngineApiError(response: DaemonResponse): Promise<EngineApiError> {
   let text = '';
   try {
     text = await readBoundedText(response.body, ERROR_BODY_LIMIT);
@@ -45,9 +48,9 @@ export async function readEngineApiError(response: Dispatcher.ResponseData): Pro
 }
 
 /** The JSON body of a successful response, or the typed error of a failed one. */
-export async function readJson<T>(response: Dispatcher.ResponseData): Promise<T> {
+export async function readJson<T>(response: DaemonResponse): Promise<T> {
   if (response.statusCode < 200 || response.statusCode >= 300) throw await readEngineApiError(response);
-  const text = await response.body.text();
+  const text = await readText(response.body);
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -58,7 +61,26 @@ export async function readJson<T>(response: Dispatcher.ResponseData): Promise<T>
 }
 
 /** Succeeds on 2xx (discarding the body), throws the typed error otherwise. */
-export async function expectSuccess(response: Dispatcher.ResponseData): Promise<void> {
+export async function expectSuccess(response: DaemonResponse): Promise<void> {
   if (response.statusCode < 200 || response.statusCode >= 300) throw await readEngineApiError(response);
-  await response.body.dump();
+  await discardBody(response.body);
+}
+
+async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads a body nobody needs to its end, so its connection is kept; a read error only loses that connection. */
+export async function discardBody(body: Readable): Promise<void> {
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > DISCARD_LIMIT) break;
+    }
+  } catch {
+    // Nothing in it was wanted.
+  }
 }

@@ -1,9 +1,9 @@
-// The HTTP connection to the daemon: an undici Pool over a unix socket (or tcp), with every route prefixed by
-// the API version negotiated once from /_ping (or pinned by the caller).
+// The daemon's routes over its connection, every one prefixed by the API version negotiated once from /_ping
+// (or pinned by the caller).
 
-import { type Dispatcher, Pool } from 'undici';
 import { isValidApiVersion } from '../api-spec/index.ts';
 import { type DaemonAddress, type DaemonAddressOptions, resolveDaemonAddress } from './daemon-address.ts';
+import { DaemonConnection, type DaemonResponse } from './daemon-connection.ts';
 import { ApiVersionError } from './errors.ts';
 import { chooseApiVersion, type PingInfo, ping } from './ping.ts';
 
@@ -26,7 +26,7 @@ export interface TransportRequest {
 
 export class Transport {
   readonly address: DaemonAddress;
-  readonly #dispatcher: Dispatcher;
+  readonly #connection: DaemonConnection;
   #version: Promise<string> | undefined;
 
   constructor(options: TransportOptions = {}) {
@@ -36,16 +36,12 @@ export class Transport {
       if (!isValidApiVersion(pinned)) throw new ApiVersionError(`invalid API version "${options.version}"`);
       this.#version = Promise.resolve(pinned);
     }
-    // Progress and event streams may stay quiet for minutes: no body timeout; callers cancel with a signal.
-    const common = { connections: options.connections ?? 8, bodyTimeout: 0 };
-    this.#dispatcher =
-      this.address.kind === 'unix'
-        ? new Pool('http://localhost', { ...common, socketPath: this.address.socketPath })
-        : new Pool(this.address.origin, common);
+    // Progress and event streams may stay quiet for minutes: no timeout; callers cancel with a signal.
+    this.#connection = new DaemonConnection(this.address, options.connections ?? 8);
   }
 
   ping(signal?: AbortSignal): Promise<PingInfo> {
-    return ping(this.#dispatcher, signal);
+    return ping(this.#connection, signal);
   }
 
   /** The negotiated version; a failed negotiation is retried on the next call rather than remembered. */
@@ -60,9 +56,9 @@ export class Transport {
     return this.#version;
   }
 
-  async request(request: TransportRequest): Promise<Dispatcher.ResponseData> {
+  async request(request: TransportRequest): Promise<DaemonResponse> {
     const version = await this.apiVersion(request.signal);
-    return this.#dispatcher.request({
+    return this.#connection.send({
       method: request.method,
       path: `/v${version}${request.path}${formatQuery(request.query)}`,
       headers:
@@ -75,7 +71,7 @@ export class Transport {
   }
 
   close(): Promise<void> {
-    return this.#dispatcher.close();
+    return this.#connection.close();
   }
 }
 

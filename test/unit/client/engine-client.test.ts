@@ -3,6 +3,7 @@ import { decodeAuthConfig, encodeAuthConfig } from '../../../api-spec/index.ts';
 import {
   type AuthChallenge,
   AuthChallengeError,
+  ClientClosedError,
   EngineApiError,
   EngineClient,
   InvalidAuthOptionError,
@@ -262,6 +263,26 @@ describe('challenge forwarding', () => {
       },
     });
     expect(seen[0]).toMatchObject({ registry: '127.0.0.1:5000', lines: [BEARER], repository: '' });
+  });
+
+  it('keeps each WWW-Authenticate header line apart when the body lacks them', async () => {
+    const c = await setup((req, res) => {
+      if (sentAuth(req)?.registrytoken) return finishPull(res);
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'docker-registry-host': '127.0.0.1:5000',
+        'www-authenticate': [BEARER, BASIC],
+      });
+      res.end(JSON.stringify({ message: 'authentication required' }));
+    });
+    const seen: AuthChallenge[] = [];
+    await c.pull('127.0.0.1:5000/small:1', {
+      challengeHandler: (ch) => {
+        seen.push(ch);
+        return { registrytoken: 't' };
+      },
+    });
+    expect(seen[0]!.lines).toEqual([BEARER, BASIC]);
   });
 
   it('answers a challenge that ends a started stream, and the retry resumes', async () => {
@@ -623,6 +644,43 @@ describe('image routes', () => {
     expect((await c.version()).ApiVersion).toBe('1.50');
     expect((await c.info()).Images).toBe(3);
     expect((await c.ping()).apiVersion).toBe('1.50');
+  });
+});
+
+describe('close', () => {
+  it('waits for a response still being read, then refuses new requests with ClientClosedError', async () => {
+    let finish: (() => void) | undefined;
+    const c = await setup((_req, res) => {
+      startStream(res);
+      writeMessage(res, { status: 'Downloading', id: 'l1' });
+      finish = () => {
+        writeMessage(res, { status: 'Pull complete', id: 'l1' });
+        res.end();
+      };
+    });
+    let progressed!: () => void;
+    const firstMessage = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const statuses: string[] = [];
+    const pulling = c.pull('127.0.0.1:5000/small:1', {
+      onProgress: (m) => {
+        statuses.push(m.status ?? '');
+        progressed();
+      },
+    });
+    await firstMessage;
+    let closed = false;
+    const closing = c.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    finish!();
+    await closing;
+    await pulling;
+    expect(statuses).toEqual(['Downloading', 'Pull complete']);
+    await expect(c.version()).rejects.toBeInstanceOf(ClientClosedError);
   });
 });
 
