@@ -245,13 +245,17 @@ describe('challenge forwarding', () => {
     });
   });
 
-  it('reads the challenge from the headers when the body lacks it', async () => {
+  // node's http joins a repeated header into one comma-separated value: each line must stay apart.
+  it.each([
+    ['one line', [BEARER]],
+    ['two lines', [BEARER, BASIC]],
+  ])('reads the challenge from the headers when the body lacks it (%s)', async (_name, lines) => {
     const c = await setup((req, res) => {
       if (sentAuth(req)?.registrytoken) return finishPull(res);
       res.writeHead(401, {
         'content-type': 'application/json',
         'docker-registry-host': '127.0.0.1:5000',
-        'www-authenticate': [BEARER],
+        'www-authenticate': lines,
       });
       res.end(JSON.stringify({ message: 'authentication required' }));
     });
@@ -262,27 +266,7 @@ describe('challenge forwarding', () => {
         return { registrytoken: 't' };
       },
     });
-    expect(seen[0]).toMatchObject({ registry: '127.0.0.1:5000', lines: [BEARER], repository: '' });
-  });
-
-  it('keeps each WWW-Authenticate header line apart when the body lacks them', async () => {
-    const c = await setup((req, res) => {
-      if (sentAuth(req)?.registrytoken) return finishPull(res);
-      res.writeHead(401, {
-        'content-type': 'application/json',
-        'docker-registry-host': '127.0.0.1:5000',
-        'www-authenticate': [BEARER, BASIC],
-      });
-      res.end(JSON.stringify({ message: 'authentication required' }));
-    });
-    const seen: AuthChallenge[] = [];
-    await c.pull('127.0.0.1:5000/small:1', {
-      challengeHandler: (ch) => {
-        seen.push(ch);
-        return { registrytoken: 't' };
-      },
-    });
-    expect(seen[0]!.lines).toEqual([BEARER, BASIC]);
+    expect(seen[0]).toMatchObject({ registry: '127.0.0.1:5000', lines, repository: '' });
   });
 
   it('answers a challenge that ends a started stream, and the retry resumes', async () => {
