@@ -54,7 +54,8 @@ export interface ImageService {
   push(request: PushRequest, signal: AbortSignal): Promise<StreamingJob>;
   login(request: AuthMode): Promise<AuthResponse>;
   distributionInspect(reference: string, mode: AuthMode, signal: AbortSignal): Promise<DistributionInspect>;
-  list(options: { all: boolean; filters: ImageFilters; digests: boolean }): Promise<ImageSummary[]>;
+  /** The same array for the same filters until the images change: callers only read it. */
+  list(options: { all: boolean; filters: ImageFilters; digests: boolean }): Promise<readonly ImageSummary[]>;
   inspect(name: string): Promise<ImageInspect>;
   remove(name: string, options: { force: boolean; noprune: boolean }): Promise<ImageDeleteResponseItem[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;

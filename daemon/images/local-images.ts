@@ -1,6 +1,5 @@
 // The images in the data root as the Engine API shows them: list, inspect, tag, remove, prune.
 
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type {
   ImageDeleteResponseItem,
   ImageFilters,
@@ -10,159 +9,41 @@ import type {
 } from '../../api-spec/types.ts';
 import { parseReference } from '../../protocol/index.ts';
 import { ConflictError, InvalidParameterError, NotFoundError } from '../errors.ts';
-import { compilePathPattern, InvalidPatternError, type PathPattern } from '../filters/path-match.ts';
 import { AmbiguousImageIdError, type ImageRecord, type RefRecord, type Store } from '../store/index.ts';
 import type { ImageEvents } from './events.ts';
+import { type ImageConfigJson, ImageConfigs } from './image-configs.ts';
+import { ImageListing } from './image-listing.ts';
 import { familiarOf, imageReference } from './references.ts';
-
-/** The fields of an image config (untrusted JSON from the store) that the API shows. */
-export interface ImageConfigJson {
-  created?: string;
-  author?: string;
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  config?: Record<string, unknown>;
-  rootfs?: { type?: string; diff_ids?: string[] };
-  history?: {
-    created?: string;
-    created_by?: string;
-    comment?: string;
-    empty_layer?: boolean;
-  }[];
-}
-
-const MAX_CACHED_CONFIGS = 10_000;
-/** The longest stretch a filtered list runs without letting other requests in. */
-const FILTER_SLICE_MS = 4;
-
-/** One listed image: its summary as GET /images/json shows it, and what the filters look at. */
-interface Listed {
-  summary: ImageSummary;
-  /** The config's created time in ms (0 when absent or invalid), for before/since. */
-  created: number;
-  /** RepoTags without their tags, for reference patterns that name only the repository. */
-  repositories: string[];
-  /** RepoDigests without their digests, likewise. */
-  digestRepositories: string[];
-}
-
-interface Listing {
-  images: Listed[];
-  summaries: ImageSummary[];
-}
-
-/**
- * A filter compiled once per request, tried on each listed image: the summary to show (a reference filter keeps only
- * the matching tags and digests, as moby does), or undefined to leave the image out.
- */
-type ImageFilter = (image: Listed, shown: ImageSummary) => ImageSummary | undefined;
 
 export class LocalImages {
   readonly #store: Store;
   readonly #events: ImageEvents;
-  // Promises, so the 50 requests that arrive together on a cold daemon read each config once, not once each.
-  readonly #configs = new Map<string, Promise<ImageConfigJson | undefined>>();
-  #listing: { generation: number; images: Promise<Listing> } | undefined;
+  readonly #configs: ImageConfigs;
+  readonly #listing: ImageListing;
 
   constructor(store: Store, events: ImageEvents) {
     this.#store = store;
     this.#events = events;
+    this.#configs = new ImageConfigs(store);
+    this.#listing = new ImageListing({
+      images: store.images,
+      configs: this.#configs,
+      createdOf: (name) => this.resolve(name).image.created,
+    });
   }
 
   count(): number {
     return this.#store.images.list().length;
   }
 
-  /**
-   * Without filters, the same array is returned until the images change, so the server can reuse its serialization
-   * (see daemon/server/images.ts): callers must not mutate it.
-   */
-  async list(options: { all: boolean; filters: ImageFilters }): Promise<ImageSummary[]> {
-    const filters = this.#compileFilters(options.filters);
-    const { images, summaries: all } = await this.#listed();
-    if (filters.length === 0) return all;
-    const summaries: ImageSummary[] = [];
-    let sliceStart = performance.now();
-    for (const image of images) {
-      // However many images and patterns, other requests (GET /_ping too) get their turn between slices.
-      if (performance.now() - sliceStart > FILTER_SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
-      let shown: ImageSummary | undefined = image.summary;
-      for (const filter of filters) shown = shown && filter(image, shown);
-      if (shown) summaries.push(shown);
-    }
-    return summaries;
-  }
-
-  /**
-   * The summaries of every image, built once per generation of the image index (a tag, pull or removal starts a new
-   * one) and shared by the requests until then: the summaries are never mutated.
-   */
-  #listed(): Promise<Listing> {
-    const generation = this.#store.images.generation;
-    if (this.#listing?.generation !== generation) {
-      let complete = true;
-      const images = Promise.all(
-        this.#store.images.list().map(async (image) => {
-          const config = await this.#config(image);
-          if (!config) complete = false;
-          return listedImage(image, config ?? {});
-        }),
-      ).then((listed) => ({ images: listed, summaries: listed.map((image) => image.summary) }));
-      const listing = { generation, images };
-      this.#listing = listing;
-      // A list missing a config is answered but not kept: the next request reads that config again.
-      const forget = () => {
-        if (this.#listing === listing) this.#listing = undefined;
-      };
-      images.then(() => complete || forget(), forget);
-    }
-    return this.#listing.images;
-  }
-
-  /** Checks every filter before listing, as moby does: an unknown key or a missing before/since image fails. */
-  #compileFilters(filters: ImageFilters): ImageFilter[] {
-    const compiled: ImageFilter[] = [];
-    for (const [key, values] of Object.entries(filters)) {
-      if (values.length === 0) continue;
-      if (key === 'dangling') {
-        const wanted = values.map((v) => v === 'true' || v === '1');
-        compiled.push(keepIf((image) => wanted.includes(image.summary.RepoTags.length === 0)));
-      } else if (key === 'reference') {
-        const patterns = values.map(referencePattern);
-        // moby's FamiliarMatch: the familiar reference, or else its repository alone.
-        const matches = (ref: string, repository: string) =>
-          patterns.some((pattern) => pattern.test(ref) || pattern.test(repository));
-        compiled.push((image, shown) => {
-          const tags = image.summary.RepoTags.filter((tag, i) =>
-            matches(tag, image.repositories[i] as string),
-          );
-          if (tags.length === 0) return undefined;
-          const digests = image.summary.RepoDigests.filter((digest, i) =>
-            matches(digest, image.digestRepositories[i] as string),
-          );
-          return { ...shown, RepoTags: tags, RepoDigests: digests };
-        });
-      } else if (key === 'label') {
-        compiled.push(keepIf((image) => values.every((l) => labelMatches(l, image.summary.Labels))));
-      } else if (key === 'before' || key === 'since') {
-        const pivot = Date.parse(this.resolve(values[0] as string).image.created ?? '') || 0;
-        compiled.push(
-          keepIf(key === 'before' ? (image) => image.created < pivot : (image) => image.created > pivot),
-        );
-      } else {
-        throw new InvalidParameterError(`invalid filter '${key}'`);
-      }
-    }
-    return compiled;
+  /** The same array for the same filters until the images change (see ImageListing). */
+  list(options: { all: boolean; filters: ImageFilters }): Promise<readonly ImageSummary[]> {
+    return this.#listing.list(options.filters);
   }
 
   async inspect(name: string): Promise<ImageInspect> {
     const { image, record } = this.recordOf(name);
-    const config = (await this.#config(image)) ?? {};
+    const config = (await this.#configs.of(image)) ?? {};
     return {
       Id: image.id,
       RepoTags: image.repoTags.map(familiarOf),
@@ -268,7 +149,7 @@ export class LocalImages {
 
   /** The image's config (cached; read once per image ID). */
   configOf(image: ImageRecord): Promise<ImageConfigJson | undefined> {
-    return this.#config(image);
+    return this.#configs.of(image);
   }
 
   #refOf(name: string): string | undefined {
@@ -279,48 +160,6 @@ export class LocalImages {
       return undefined;
     }
   }
-
-  /**
-   * A config is content-addressed, so it never changes: read and verify it once, not on every GET /images/json.
-   * Undefined when it cannot be read now; it is read again next time.
-   */
-  #config(image: ImageRecord): Promise<ImageConfigJson | undefined> {
-    let config = this.#configs.get(image.id);
-    if (!config) {
-      if (this.#configs.size >= MAX_CACHED_CONFIGS) this.#configs.clear();
-      config = this.#store.content.readJson<ImageConfigJson>(image.id).catch(() => {
-        this.#configs.delete(image.id);
-        return undefined;
-      });
-      this.#configs.set(image.id, config);
-    }
-    return config;
-  }
-}
-
-function keepIf(predicate: (image: Listed) => boolean): ImageFilter {
-  return (image, shown) => (predicate(image) ? shown : undefined);
-}
-
-function listedImage(image: ImageRecord, config: ImageConfigJson): Listed {
-  const repoTags = image.repoTags.map(familiarOf);
-  const repoDigests = image.repoDigests.map(familiarOf);
-  return {
-    summary: {
-      Id: image.id,
-      ParentId: '',
-      RepoTags: repoTags,
-      RepoDigests: repoDigests,
-      Created: image.created ? Math.floor(Date.parse(image.created) / 1000) : 0,
-      Size: image.size,
-      SharedSize: -1,
-      Labels: labelsOf(config),
-      Containers: -1,
-    },
-    created: Date.parse(image.created ?? '') || 0,
-    repositories: repoTags.map((tag) => tag.slice(0, tag.lastIndexOf(':'))),
-    digestRepositories: repoDigests.map((digest) => digest.slice(0, digest.indexOf('@'))),
-  };
 }
 
 /**
@@ -343,26 +182,4 @@ function untagById(image: ImageRecord, force: boolean): string[] {
     );
   }
   return [...image.repoTags, ...image.repoDigests];
-}
-
-function labelsOf(config: ImageConfigJson): Record<string, string> {
-  const labels = config.config?.Labels;
-  return typeof labels === 'object' && labels !== null ? (labels as Record<string, string>) : {};
-}
-
-function labelMatches(filter: string, labels: Record<string, string>): boolean {
-  const eq = filter.indexOf('=');
-  if (eq === -1) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
-}
-
-/** docker's reference filter: a glob over the familiar repository (and tag, when the pattern has one). */
-function referencePattern(pattern: string): PathPattern {
-  try {
-    return compilePathPattern(pattern);
-  } catch (err) {
-    if (err instanceof InvalidPatternError)
-      throw new InvalidParameterError(`invalid reference filter: ${err.message}`);
-    throw err;
-  }
 }

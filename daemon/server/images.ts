@@ -5,6 +5,7 @@ import { parseFilters } from '../../api-spec/filters.ts';
 import type { ImageSummary } from '../../api-spec/types.ts';
 import { InvalidParameterError, NotImplementedError } from '../errors.ts';
 import type { RouteContext } from './context.ts';
+import { bodyPayload, JsonArrayBodies } from './json-array-body.ts';
 import { parsePlatformJson, parsePlatformParam } from './platform.ts';
 import { checkTag, pullReference, splitTag } from './references.ts';
 import { authModeOf, streamChannelOf } from './request-auth.ts';
@@ -20,25 +21,6 @@ interface NameParams {
 const JSON_TYPE = 'application/json';
 const TAR_TYPE = 'application/x-tar';
 
-/**
- * The engine hands back the same unfiltered list until its images change: its JSON is built once, not on every
- * GET /images/json (serialization was most of that route's cost with 100 images). Keyed by the array, per shape.
- */
-class ListBodies {
-  readonly #current = new WeakMap<ImageSummary[], Buffer>();
-  readonly #withVirtualSize = new WeakMap<ImageSummary[], Buffer>();
-
-  of(images: ImageSummary[], virtualSize: boolean): Buffer {
-    const cache = virtualSize ? this.#withVirtualSize : this.#current;
-    let body = cache.get(images);
-    if (!body) {
-      body = Buffer.from(JSON.stringify(virtualSize ? images.map(withVirtualSize) : images));
-      cache.set(images, body);
-    }
-    return body;
-  }
-}
-
 /** API versions before 1.44 still expect VirtualSize (= Size) on list and inspect items, as moby back-fills. */
 function withVirtualSize<T extends { Size: number }>(item: T): T {
   return { ...item, VirtualSize: item.Size };
@@ -46,7 +28,8 @@ function withVirtualSize<T extends { Size: number }>(item: T): T {
 
 export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Promise<void> {
   const { service, doc, streams } = ctx;
-  const listBodies = new ListBodies();
+  const listBodies = new JsonArrayBodies<ImageSummary>();
+  const listBodiesWithVirtualSize = new JsonArrayBodies<ImageSummary>(withVirtualSize);
 
   addOperation(app, doc, 'POST', '/images/create', async (request, reply) => {
     const q = request.query as { fromImage?: string; fromSrc?: string; tag?: string; platform?: string };
@@ -99,7 +82,8 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       digests: parseBoolParam(q.digests),
       filters: parseFilters(q.filters),
     });
-    return reply.type(JSON_TYPE).send(listBodies.of(images, isApiBefore(request, '1.44')));
+    const body = await (isApiBefore(request, '1.44') ? listBodiesWithVirtualSize : listBodies).of(images);
+    return reply.type(JSON_TYPE).header('content-length', body.length).send(bodyPayload(body));
   });
 
   addOperation(app, doc, 'GET', '/images/{name}/json', async (request) => {

@@ -9,8 +9,24 @@ export function checkProperty<Ts extends [unknown, ...unknown[]]>(
   property: fc.IProperty<Ts>,
   options: { numRuns: number },
 ): void {
-  const seed = seedFromEnv ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  const details = fc.check(property, { numRuns: runsFromEnv ?? options.numRuns, seed });
+  const seed = newSeed();
+  report(fc.check(property, { numRuns: runsFromEnv ?? options.numRuns, seed }), seed);
+}
+
+/** checkProperty for a property whose check is asynchronous. */
+export async function checkAsyncProperty<Ts extends [unknown, ...unknown[]]>(
+  property: fc.IAsyncProperty<Ts>,
+  options: { numRuns: number },
+): Promise<void> {
+  const seed = newSeed();
+  report(await fc.check(property, { numRuns: runsFromEnv ?? options.numRuns, seed }), seed);
+}
+
+function newSeed(): number {
+  return seedFromEnv ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+}
+
+function report<Ts>(details: fc.RunDetails<Ts>, seed: number): void {
   if (details.failed) {
     throw new Error(`${fc.defaultReportMessage(details)}\nreplay with FC_SEED=${seed}`);
   }

@@ -76,7 +76,7 @@ async function threeImages() {
   return { store, local, old, mid, dangling };
 }
 
-const ids = (list: { Id: string }[]) => list.map((i) => i.Id).sort();
+const ids = (list: readonly { Id: string }[]) => list.map((i) => i.Id).sort();
 
 describe('LocalImages.list', () => {
   it('lists each image once with familiar tags and digests, labels, created seconds and size', async () => {

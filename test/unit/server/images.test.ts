@@ -259,6 +259,31 @@ describe('GET /images/json and inspect', () => {
       t.service.list = original;
     }
   });
+
+  it('answers a long list in several chunks with the bytes of JSON.stringify and a Content-Length, in each shape', async () => {
+    const many = Array.from({ length: 2000 }, (_, i) => ({
+      ...smallSummary(),
+      RepoTags: [`127.0.0.1:5000/many:${i}`],
+      Labels: { note: `é ✓ 😀 ${i}` },
+    }));
+    const original = t.service.list;
+    t.service.list = async () => many;
+    try {
+      for (const [path, shown] of [
+        ['/images/json', many],
+        ['/v1.43/images/json', many.map((s) => ({ ...s, VirtualSize: s.Size }))],
+      ] as const) {
+        const res = await engineRequest(t.socket, { path });
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json');
+        expect(res.headers['transfer-encoding']).toBeUndefined();
+        expect(res.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(shown))));
+        expect(res.body).toBe(JSON.stringify(shown));
+      }
+    } finally {
+      t.service.list = original;
+    }
+  });
 });
 
 describe('tag, push parameters, prune and distribution', () => {

@@ -1,0 +1,64 @@
+// The sliced JSON encoder of long lists: the bytes of JSON.stringify (however the chunks fall), other callbacks run
+// while a long list is encoded, and one encoding per array.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeJsonArray, JsonArrayBodies } from '../../../daemon/server/json-array-body.ts';
+import { checkAsyncProperty } from '../../helpers/property.ts';
+
+const bytesOf = async (items: readonly unknown[], shape?: (item: unknown) => unknown) => {
+  const body = await encodeJsonArray(items, shape);
+  const joined = Buffer.concat(body.chunks);
+  expect(joined.length).toBe(body.length);
+  return joined;
+};
+
+/** A summary-like item whose labels hold text outside ASCII (two-, three- and four-byte UTF-8). */
+const item = (i: number) => ({
+  Id: `sha256:${i.toString(16).padStart(64, '0')}`,
+  RepoTags: [`registry.example/app:v${i}`],
+  Size: i * 1000,
+  Labels: { note: `é ✓ 😀 "quoted" \\ ${'x'.repeat(i % 50)}`, '\u2028': '\u0000' },
+});
+
+describe('encodeJsonArray', () => {
+  it('writes the bytes JSON.stringify writes, for any array of JSON values', async () => {
+    await checkAsyncProperty(
+      fc.asyncProperty(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 200 }), async (items) => {
+        expect((await bytesOf(items)).toString()).toBe(JSON.stringify(items));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes the same bytes across chunk boundaries, with and without a shape, and for an empty list', async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => item(i));
+    const body = await encodeJsonArray(items);
+    expect(body.chunks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(body.chunks).equals(Buffer.from(JSON.stringify(items)))).toBe(true);
+    const shape = (i: unknown) => ({ ...(i as object), VirtualSize: 1 });
+    expect((await bytesOf(items, shape)).equals(Buffer.from(JSON.stringify(items.map(shape))))).toBe(true);
+    expect((await bytesOf([])).toString()).toBe('[]');
+    expect((await bytesOf([item(1)])).toString()).toBe(JSON.stringify([item(1)]));
+  });
+
+  it('lets callbacks scheduled meanwhile run before a long list is encoded', async () => {
+    const items = Array.from({ length: 20_000 }, (_, i) => item(i));
+    const order: string[] = [];
+    const encoded = encodeJsonArray(items).then(() => order.push('encoded'));
+    setImmediate(() => order.push('other callback'));
+    await encoded;
+    expect(order).toEqual(['other callback', 'encoded']);
+  });
+});
+
+describe('JsonArrayBodies', () => {
+  it('encodes each array once, and another array (the list changed) again', async () => {
+    const bodies = new JsonArrayBodies<{ a: number }>();
+    const list = [{ a: 1 }];
+    const first = bodies.of(list);
+    expect(bodies.of(list)).toBe(first);
+    const other = bodies.of([{ a: 2 }]);
+    expect(other).not.toBe(first);
+    expect(Buffer.concat((await other).chunks).toString()).toBe('[{"a":2}]');
+  });
+});
