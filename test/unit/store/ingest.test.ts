@@ -88,6 +88,20 @@ describe('Ingest', () => {
     await store.close();
   });
 
+  it('takes chunks larger than a batch, and chunks that straddle batches, byte for byte', async () => {
+    const store = await openStore();
+    const b = blob(5 * 1024 * 1024 + 11, 5);
+    const cuts = [0, 1, 3 * 1024 * 1024 + 2, 3 * 1024 * 1024 + 3, 4 * 1024 * 1024 + 7, b.size];
+    const ingest = await mustIngest(store, b);
+    const progress: number[] = [];
+    const pieces = cuts.slice(1).map((end, i) => b.bytes.subarray(cuts[i], end));
+    await ingest.write(Readable.from(pieces), { onProgress: (n) => progress.push(n) });
+    await ingest.commit();
+    expect((await readFile(paths(store, b.digest).final)).equals(b.bytes)).toBe(true);
+    expect(progress.at(-1)).toBe(b.size);
+    await store.close();
+  });
+
   it('accepts a Readable and honours its backpressure', async () => {
     const store = await openStore();
     const b = blob(1_000_000, 3);
