@@ -10,7 +10,7 @@
 //
 // The realm must already have passed checkRealm. Redirects are followed only within the realm's origin, so
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   InvalidGrantError,
   OAuthErrorResponse,
@@ -142,6 +142,8 @@ async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
   for (let hop = 0; ; hop++) {
     let response: Dispatcher.ResponseData;
     try {
+      // Loaded on first use: a daemon or CLI that never asks for a token does not carry undici.
+      const { request } = await import('undici');
       response = await request(url, {
         method: call.method,
         headers: call.headers,

@@ -1,9 +1,10 @@
 // The wire: keep-alive pools per origin (undici's Agent keeps one Pool per origin), one Agent per trust setting
 // (the system's CAs plus certs.d's for the registry, as dockerd adds them), every request with the daemon's
-// User-Agent, and connect, headers and body idle timeouts.
+// User-Agent, and connect, headers and body idle timeouts. undici is loaded at the first registry request: an idle
+// daemon that never pulled does not carry it.
 
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { RegistryConnectionError } from '../errors.ts';
 import type { RoundTrip } from './round-trip.ts';
 
@@ -22,10 +23,13 @@ export class Network {
   }
 
   /** The pool for a trust setting: no extra CA, or these PEM CAs on top of the system's. */
-  dispatcher(ca: readonly string[] | undefined): Agent {
+  async dispatcher(ca: readonly string[] | undefined): Promise<Agent> {
     const key = ca && ca.length > 0 ? ca.join('\n') : '';
     let agent = this.#agents.get(key);
     if (!agent) {
+      const { Agent } = await import('undici');
+      agent = this.#agents.get(key);
+      if (agent) return agent;
       agent = new Agent({
         connections: 16,
         keepAliveTimeout: 30_000,
@@ -46,7 +50,7 @@ export class Network {
 
   readonly roundTrip: RoundTrip = async (exchange) => {
     const { url, method } = exchange;
-    const response = await this.dispatcher(exchange.endpoint.ca)
+    const response = await (await this.dispatcher(exchange.endpoint.ca))
       .request({
         origin: url.origin,
         path: url.pathname + url.search,

@@ -31,10 +31,11 @@ export class TokenLeg {
     const realm = new URL(request.realm);
     const realmCa = this.#certsDir ? await readCaFiles(this.#certsDir, realm.host) : [];
     const ca = [...(registry.ca ?? []), ...realmCa];
+    const dispatcher = await this.#network.dispatcher(ca);
     return retryCall(this.#limits.retry, request.signal, worthRetrying, () =>
       fetchToken({
         ...request,
-        dispatcher: this.#network.dispatcher(ca),
+        dispatcher,
         userAgent: this.#network.userAgent,
         timeoutMs: this.#limits.requestTimeoutMs,
       }),
