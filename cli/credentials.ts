@@ -13,7 +13,7 @@ import {
   InvalidGrantError,
   type TokenStore,
 } from '../client/index.ts';
-import { LoginAgainError } from './errors.ts';
+import { LoginAgainError } from './failures.ts';
 import type { GlobalOptions } from './global-options.ts';
 
 /** The OAuth client id the CLI presents to token servers. */

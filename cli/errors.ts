@@ -18,33 +18,7 @@ import {
   TokenRequestError,
 } from '../client/index.ts';
 import { EXIT } from './exit-codes.ts';
-
-/** The command line itself is wrong: the message, then the command's usage. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** A failure the CLI already worded for the user (a refused login, a declined prompt). */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  readonly exitCode: number;
-
-  constructor(message: string, exitCode: number = EXIT.failed, options?: ErrorOptions) {
-    super(message, options);
-    this.exitCode = exitCode;
-  }
-}
-
-/** A stored refresh token the token server no longer accepts: only a new login helps. */
-export class LoginAgainError extends Error {
-  override readonly name = 'LoginAgainError';
-  readonly registry: string;
-
-  constructor(registry: string, options?: ErrorOptions) {
-    super(`refresh token for ${registry} revoked or already used`, options);
-    this.registry = registry;
-  }
-}
+import { CliError, LoginAgainError, UsageError } from './failures.ts';
 
 export interface Described {
   message: string;

@@ -2,7 +2,7 @@
 // `--page-size N`, how many names each request to the registry asks for.
 
 import type { FlagValues, ParseArgsOptionsConfig } from './command.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from './failures.ts';
 
 export const LISTING_OPTIONS = {
   format: { type: 'string' },

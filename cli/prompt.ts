@@ -2,8 +2,8 @@
 
 import { createInterface } from 'node:readline/promises';
 import type { CommandIO } from './command.ts';
-import { CliError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { CliError } from './failures.ts';
 
 export async function promptLine(io: CommandIO, question: string): Promise<string> {
   const rl = createInterface({ input: io.stdin, output: io.stdout as NodeJS.WritableStream });

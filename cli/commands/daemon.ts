@@ -7,8 +7,8 @@ import { createLogger } from '../../daemon/log.ts';
 import { closeOnSignals, DaemonStartError, describeAddress, startDaemon } from '../../daemon/main.ts';
 import { DataRootLockedError } from '../../daemon/store/index.ts';
 import { defineCommand } from '../command.ts';
-import { CliError } from '../errors.ts';
 import { EXIT } from '../exit-codes.ts';
+import { CliError } from '../failures.ts';
 
 export default defineCommand({
   usage: 'dockhand daemon [OPTIONS]',

@@ -2,7 +2,7 @@
 
 import { humanSize, type ImageSummary, parseReference } from '../../client/index.ts';
 import { defineCommand } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../failures.ts';
 import { parseFilterFlags } from '../format/filters.ts';
 import { formatTable } from '../format/table.ts';
 import { createdSince } from '../format/time.ts';

@@ -7,7 +7,7 @@
 import { type DevicePrompt, login, oauthLogin } from '../../client/index.ts';
 import { type CommandIO, defineCommand } from '../command.ts';
 import { CLI_CLIENT_ID, openStores } from '../credentials.ts';
-import { CliError, UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../failures.ts';
 import { promptLine, promptPassword, readAllStdin } from '../prompt.ts';
 
 export default defineCommand({

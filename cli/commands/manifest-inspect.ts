@@ -9,7 +9,7 @@ import {
   inspectManifest,
 } from '../../client/index.ts';
 import { defineCommand } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../failures.ts';
 import { formatTable } from '../format/table.ts';
 
 export default defineCommand({

@@ -4,7 +4,7 @@
 
 import { listTags, parseReference } from '../../client/index.ts';
 import { defineCommand } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../failures.ts';
 import { withProgress } from '../progress/progress-view.ts';
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 // `--filter key=value` (repeatable), as docker reads it, into the Engine API's filter map.
 
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../failures.ts';
 
 export function parseFilterFlags(
   values: readonly string[] | undefined,

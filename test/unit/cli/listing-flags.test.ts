@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../cli/errors.ts';
+import { UsageError } from '../../../cli/failures.ts';
 import { readListingFlags } from '../../../cli/listing-flags.ts';
 
 describe('readListingFlags', () => {
