@@ -8,7 +8,7 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '..', '..');
 const STAMP = join(ROOT, 'dist', '.built');
 const SOURCES = ['api-spec', 'protocol', 'daemon', 'client', 'cli'];
-const CONFIGS = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+const CONFIGS = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'openapi.yaml'];
 
 function newestSource(): number {
   let newest = 0;

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_API_VERSION } from '../../../api-spec/api-version.ts';
 import { buildServer } from '../../../daemon/server/app.ts';
-import { listOperations, loadOpenApi, OPENAPI_PATH, routeSchema } from '../../../daemon/server/openapi.ts';
+import {
+  COMPILED_OPENAPI_PATH,
+  listOperations,
+  loadOpenApi,
+  OPENAPI_PATH,
+  parseOpenApiYaml,
+  routeSchema,
+} from '../../../daemon/server/openapi.ts';
 import { engineRequest, openapiProblems } from '../../helpers/openapi-check.ts';
 import { FakeImageService } from './fake-image-service.ts';
 import { quietLogger, type ServerHarness, startServerHarness, testConfig } from './harness.ts';
@@ -203,5 +210,12 @@ describe('validation derived from openapi.yaml', () => {
   it('ignores unknown query parameters, as moby does', async () => {
     const res = await engineRequest(t.socket, { path: '/images/json?shared-size=1&whatever=2' });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('the build copy of openapi.yaml', () => {
+  it('is the YAML parsed: the daemon reads it instead of the YAML', async () => {
+    const compiled = JSON.parse(await readFile(COMPILED_OPENAPI_PATH, 'utf8')) as unknown;
+    expect(compiled).toEqual(parseOpenApiYaml(await readFile(OPENAPI_PATH, 'utf8')));
   });
 });
