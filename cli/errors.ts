@@ -9,14 +9,14 @@ import {
   EngineApiError,
   InvalidAuthOptionError,
   InvalidGrantError,
-  InvalidReferenceError,
   InvalidStoreFileError,
   LockTimeoutError,
   RealmRefusedError,
   RegistryLoginError,
   StreamError,
   TokenRequestError,
-} from '../client/index.ts';
+} from '../client/errors.ts';
+import { InvalidReferenceError } from '../protocol/errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { CliError, LoginAgainError, UsageError } from './failures.ts';
 

@@ -5,6 +5,9 @@ import { runCli } from './run.ts';
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
-  stdin: process.stdin,
+  // Made on first use: opening stdin costs start-up time, and only login and prompts read it.
+  get stdin() {
+    return process.stdin;
+  },
   env: process.env,
 });

@@ -2,7 +2,7 @@
 // Accepted: an AuthConfig object (any key casing: `Username` works), dockerode's pre-encoded `{key}` and
 // `{base64}`, under `auth`, `authconfig` or `authConfig` (users write all three; dockerode reads only the second).
 
-import { type AuthConfig, decodeAuthConfig, parseAuthConfig } from '../api-spec/index.ts';
+import { type AuthConfig, decodeAuthConfig, parseAuthConfig } from '../api-spec/auth-config.ts';
 import { InvalidAuthOptionError } from './errors.ts';
 
 export type AuthOption = AuthConfig | { key: string } | { base64: string };

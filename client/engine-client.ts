@@ -1,36 +1,33 @@
 // EngineClient: one typed method per daemon route. Long operations (pull, push) resolve when they have finished
 // and reject on any error in their stream; registry challenges go through the challenge handler when one is given.
+// The challenge loop, the stream readers and the side channel load with the first call that needs them, so that a
+// short-lived caller (`dockhand version`, `dockhand images`) does not pay for them at start-up.
 
-import {
-  AUTH_CHANNEL_PARAM,
-  AUTH_HEADER,
-  type AuthConfig,
-  type AuthResponse,
-  type DistributionInspect,
-  type EventMessage,
-  encodeAuthConfig,
-  formatFilters,
-  type ImageDeleteResponseItem,
-  type ImageInspect,
-  type ImagePruneResponse,
-  type ImageSummary,
-  type JSONMessage,
-  type SystemInfo,
-  type SystemVersion,
-} from '../api-spec/index.ts';
+// The api-spec modules one by one, not its index: each module loaded is start-up time for a short-lived caller.
+import { AUTH_CHANNEL_PARAM } from '../api-spec/auth-challenge.ts';
+import { AUTH_HEADER, type AuthConfig, encodeAuthConfig } from '../api-spec/auth-config.ts';
+import { formatFilters } from '../api-spec/filters.ts';
+import type { JSONMessage } from '../api-spec/json-message.ts';
+import type {
+  AuthResponse,
+  DistributionInspect,
+  EventMessage,
+  ImageDeleteResponseItem,
+  ImageInspect,
+  ImagePruneResponse,
+  ImageSummary,
+  SystemInfo,
+  SystemVersion,
+} from '../api-spec/types.ts';
 import { InvalidReferenceError } from '../protocol/errors.ts';
 import { parseReference, type Reference } from '../protocol/reference.ts';
 import { type AuthOptions, readAuthOption } from './auth-option.ts';
-import { type ChallengeHandler, ChallengeSession, withChallengeRetry } from './challenge.ts';
-import { challengeFromHttpError } from './daemon-challenge.ts';
+import type { ChallengeHandler, ChallengeSession } from './challenge.ts';
 import type { DaemonResponse } from './daemon-connection.ts';
 import { InvalidStreamMessageError } from './errors.ts';
-import { readEvents } from './event-stream.ts';
-import { consumeMessages } from './message-stream.ts';
 import { type PullResult, type PushResult, summarizePull, summarizePush } from './operation-summary.ts';
 import type { PingInfo } from './ping.ts';
 import { discardBody, expectSuccess, readEngineApiError, readJson } from './responses.ts';
-import { SideChannel } from './side-channel.ts';
 import { namePath, Transport, type TransportOptions, type TransportRequest } from './transport.ts';
 
 export type EngineClientOptions = TransportOptions;
@@ -167,6 +164,10 @@ export class EngineClient {
         };
       },
       async (response, session) => {
+        const [{ consumeMessages }, { SideChannel }] = await Promise.all([
+          import('./message-stream.ts'),
+          import('./side-channel.ts'),
+        ]);
         const result = {} as R;
         const channel = useChannel
           ? new SideChannel(this.#transport, session, { renewBeforeExpiry: renewAhead })
@@ -196,7 +197,7 @@ export class EngineClient {
    * One daemon request under the challenge loop. With a handler the request asks for clientAuth (`'1'`), and each
    * challenge the daemon forwards is answered by the handler and the request sent again with its AuthConfig.
    */
-  #challenged<R>(
+  async #challenged<R>(
     options: LoginOptions,
     auth: AuthConfig | undefined,
     request: (
@@ -206,6 +207,7 @@ export class EngineClient {
     read: (response: DaemonResponse, session: ChallengeSession) => Promise<R>,
     streamed?: { action: 'pull' | 'push'; reportExpiry: boolean },
   ): Promise<R> {
+    const { ChallengeSession, withChallengeRetry } = await import('./challenge.ts');
     const handler = options.challengeHandler;
     const session = new ChallengeSession({
       auth,
@@ -337,6 +339,7 @@ export class EngineClient {
       signal: options.signal,
     });
     await throwUnlessOk(response);
+    const { readEvents } = await import('./event-stream.ts');
     yield* readEvents(response.body);
   }
 
@@ -356,6 +359,7 @@ function flag(value: boolean | undefined): string | undefined {
 /** Throws the typed error of a non-2xx answer; a relayed registry challenge becomes RegistryChallenged. */
 async function throwUnlessOk(response: DaemonResponse): Promise<void> {
   if (response.statusCode >= 200 && response.statusCode < 300) return;
+  const { challengeFromHttpError } = await import('./daemon-challenge.ts');
   const error = await readEngineApiError(response);
   throw challengeFromHttpError(error) ?? error;
 }

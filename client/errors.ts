@@ -183,3 +183,16 @@ export class RegistryLoginError extends Error {
     this.status = status;
   }
 }
+
+export type DeviceLoginFailure = 'access_denied' | 'expired_token' | 'invalid_response' | 'server_error';
+
+/** The device login ended without a token: the user denied it, the code expired, or the server misbehaved. */
+export class DeviceLoginError extends Error {
+  override readonly name = 'DeviceLoginError';
+  readonly reason: DeviceLoginFailure;
+
+  constructor(reason: DeviceLoginFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}

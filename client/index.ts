@@ -58,6 +58,8 @@ export {
   ClientClosedError,
   CredentialHelperError,
   DaemonAddressError,
+  DeviceLoginError,
+  type DeviceLoginFailure,
   EngineApiError,
   InvalidAuthOptionError,
   InvalidGrantError,
@@ -87,8 +89,6 @@ export {
   type TokenChallengeHandlerOptions,
 } from './handlers/token.ts';
 export {
-  DeviceLoginError,
-  type DeviceLoginFailure,
   type DeviceLoginOptions,
   type DevicePrompt,
   deviceLogin,

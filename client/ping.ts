@@ -8,7 +8,7 @@ import {
   isValidApiVersion,
   MAX_API_VERSION,
   MIN_API_VERSION,
-} from '../api-spec/index.ts';
+} from '../api-spec/api-version.ts';
 import type { DaemonConnection } from './daemon-connection.ts';
 import { ApiVersionError, type ResponseHeaders } from './errors.ts';
 import { discardBody, readEngineApiError } from './responses.ts';

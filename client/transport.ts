@@ -1,7 +1,7 @@
 // The daemon's routes over its connection, every one prefixed by the API version negotiated once from /_ping
 // (or pinned by the caller).
 
-import { isValidApiVersion } from '../api-spec/index.ts';
+import { isValidApiVersion } from '../api-spec/api-version.ts';
 import { type DaemonAddress, type DaemonAddressOptions, resolveDaemonAddress } from './daemon-address.ts';
 import { DaemonConnection, type DaemonResponse } from './daemon-connection.ts';
 import { ApiVersionError } from './errors.ts';

@@ -1,6 +1,8 @@
 // `dockhand daemon [flags]`: the Engine API daemon in the foreground, the one command that imports daemon/.
 // Once it listens it says where, with the DOCKER_HOST line to copy into another shell.
 
+// First: the heap settings must be in place before the daemon's modules load.
+import '../daemon-heap.ts';
 import { ConfigError, DAEMON_USAGE, parseDaemonArgs } from '../../daemon/config.ts';
 import { createImageService } from '../../daemon/images/index.ts';
 import { createLogger } from '../../daemon/log.ts';

@@ -16,6 +16,7 @@ import {
   TokenRequestError,
   type TokenResponse,
 } from '../../protocol/index.ts';
+import { DeviceLoginError } from '../errors.ts';
 import { requestJson } from './http-json.ts';
 
 export interface DevicePrompt {
@@ -43,19 +44,6 @@ export interface DeviceLoginOptions {
   now?: () => number;
   signal?: AbortSignal;
   dispatcher?: Dispatcher;
-}
-
-export type DeviceLoginFailure = 'access_denied' | 'expired_token' | 'invalid_response' | 'server_error';
-
-/** The device login ended without a token: the user denied it, the code expired, or the server misbehaved. */
-export class DeviceLoginError extends Error {
-  override readonly name = 'DeviceLoginError';
-  readonly reason: DeviceLoginFailure;
-
-  constructor(reason: DeviceLoginFailure, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = reason;
-  }
 }
 
 export const DEFAULT_POLL_INTERVAL_S = 5;
