@@ -9,6 +9,7 @@ import {
   EngineApiError,
   InvalidAuthOptionError,
   InvalidGrantError,
+  InvalidReferenceError,
   InvalidStoreFileError,
   LockTimeoutError,
   RealmRefusedError,
@@ -16,7 +17,6 @@ import {
   StreamError,
   TokenRequestError,
 } from '../client/errors.ts';
-import { InvalidReferenceError } from '../protocol/errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { CliError, LoginAgainError, UsageError } from './failures.ts';
 

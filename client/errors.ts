@@ -3,9 +3,11 @@
 
 import type { AuthChallenge } from './challenge.ts';
 
-// The token-endpoint and realm failures a built-in handler can reject with, so callers import them from one place.
+// The token-endpoint and realm failures a built-in handler can reject with, and the invalid reference every call
+// taking one can throw, so callers import them from one place.
 export {
   InvalidGrantError,
+  InvalidReferenceError,
   OAuthErrorResponse,
   RealmRefusedError,
   TokenRequestError,

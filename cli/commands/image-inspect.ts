@@ -1,6 +1,6 @@
 // `dockhand image inspect IMAGE...`: the Engine API's ImageInspect objects as one JSON array, as docker prints it.
 
-import { EngineApiError } from '../../client/index.ts';
+import { EngineApiError } from '../../client/errors.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 

@@ -1,7 +1,7 @@
 // `dockhand image prune [-a] [-f]`: removes dangling images (all unused ones with -a), asking first unless -f.
 
 import { createInterface } from 'node:readline/promises';
-import { humanSize } from '../../client/index.ts';
+import { humanSize } from '../../api-spec/progress-bar.ts';
 import { defineCommand } from '../command.ts';
 import { parseFilterFlags } from '../format/filters.ts';
 

@@ -1,6 +1,8 @@
 // `dockhand images [-a] [--digests] [--filter F] [--format table|json] [REPOSITORY[:TAG]]`, docker's columns.
 
-import { humanSize, type ImageSummary, parseReference } from '../../client/index.ts';
+import { humanSize } from '../../api-spec/progress-bar.ts';
+import type { ImageSummary } from '../../api-spec/types.ts';
+import { parseReference } from '../../protocol/reference.ts';
 import { defineCommand } from '../command.ts';
 import { UsageError } from '../failures.ts';
 import { parseFilterFlags } from '../format/filters.ts';

@@ -1,6 +1,6 @@
 // `dockhand info`: the daemon's /info, in docker's layout for the fields an image daemon has.
 
-import { humanSize } from '../../client/index.ts';
+import { humanSize } from '../../api-spec/progress-bar.ts';
 import { defineCommand } from '../command.ts';
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 // `dockhand rmi [-f] [--no-prune] IMAGE...`: "Untagged:" and "Deleted:" lines; a failure for one image is
 // reported and the others still removed, as docker does.
 
-import { EngineApiError } from '../../client/index.ts';
+import { EngineApiError } from '../../client/errors.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 

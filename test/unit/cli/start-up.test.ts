@@ -1,6 +1,6 @@
-// What `dockhand version` loads. The CLI's start-up time is mostly module loading, so a command that only asks the
-// daemon for its version must load neither undici (a heavy import whose WebAssembly parser also delays the exit)
-// nor the registry side of the SDK nor the challenge loop. The time itself is measured by `npm run bench` (cli).
+// What the commands that only talk to the daemon load. The CLI's start-up time is mostly module loading, so they must
+// load neither undici (a heavy import whose WebAssembly parser also delays the exit), nor the registry side of the
+// SDK, nor the challenge loop. The time itself is measured by `npm run bench` (section cli).
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { runDockhand } from '../../helpers/dockhand-cli.ts';
@@ -27,26 +27,30 @@ function loadedModules(debugLog: string): string[] {
   return [...debugLog.matchAll(/Storing (\S+)/g)].map((match) => match[1]!);
 }
 
-describe('dockhand version start-up', () => {
-  it('asks the daemon without loading undici, the registry client or the challenge loop', async () => {
-    daemon = await startFakeDaemon((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(SERVER_VERSION));
-    });
-    const result = await runDockhand(['version'], {
-      ...process.env,
-      DOCKER_HOST: `unix://${daemon.socketPath}`,
-      NODE_DEBUG: 'esm',
-    });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('API version:      1.50 (minimum version 1.40)');
-    const loaded = loadedModules(result.stderr);
-    expect(loaded).toContainEqual(expect.stringContaining('/client/engine-client.js'));
-    const unwanted = loaded.filter((url) =>
-      /\/node_modules\/|\/client\/(index|challenge|side-channel|message-stream)\.js$|\/protocol\/index\.js$/.test(
-        url,
-      ),
-    );
-    expect(unwanted).toEqual([]);
-  });
+const UNWANTED =
+  /\/node_modules\/|\/client\/(index|challenge|side-channel|message-stream)\.js$|\/protocol\/index\.js$/;
+
+describe('start-up of the commands that only talk to the daemon', () => {
+  it.each([
+    ['version', SERVER_VERSION, 'API version:      1.50 (minimum version 1.40)'],
+    ['images', [], 'REPOSITORY'],
+  ])(
+    'dockhand %s loads neither undici, the registry client nor the challenge loop',
+    async (command, answer, shown) => {
+      daemon = await startFakeDaemon((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer));
+      });
+      const result = await runDockhand([command], {
+        ...process.env,
+        DOCKER_HOST: `unix://${daemon.socketPath}`,
+        NODE_DEBUG: 'esm',
+      });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(shown);
+      const loaded = loadedModules(result.stderr);
+      expect(loaded).toContainEqual(expect.stringContaining('/client/engine-client.js'));
+      expect(loaded.filter((url) => UNWANTED.test(url))).toEqual([]);
+    },
+  );
 });
