@@ -29,7 +29,15 @@ interface Listed {
   repositories: string[];
   /** RepoDigests without their digests, likewise. */
   digestRepositories: string[];
+  /**
+   * Summaries with some of the tags and digests, made for reference filters, by the references they keep: the same
+   * object for the same result, so the server serializes each once (see daemon/server/json-array-body.ts).
+   */
+  narrowed?: Map<string, ImageSummary>;
 }
+
+/** Narrowed summaries kept per image: a few reference filters in use at a time. */
+const MAX_NARROWED = 8;
 
 /** The images of one generation of the index, and the filtered answers given from them. */
 interface Generation {
@@ -124,7 +132,7 @@ export class ImageListing {
 
   /**
    * Checks every filter before listing, as moby does: an unknown key or a missing before/since image fails. The
-   * reference filter, which builds a new summary for each image it keeps, is tried last.
+   * reference filter, which may narrow the summary, is tried last (the others keep it or leave the image out).
    */
   #compileFilters(filters: ImageFilters): ImageFilter[] {
     const compiled: ImageFilter[] = [];
@@ -136,11 +144,11 @@ export class ImageListing {
         compiled.push(keepIf((image) => wanted.includes(image.summary.RepoTags.length === 0)));
       } else if (key === 'reference') {
         const patterns = values.map(referencePattern);
-        reference = (image, shown) => {
+        reference = (image) => {
           const tags = matching(patterns, image.summary.RepoTags, image.repositories);
           if (tags.length === 0) return undefined;
-          return summaryWith(
-            shown,
+          return narrowed(
+            image,
             tags,
             matching(patterns, image.summary.RepoDigests, image.digestRepositories),
           );
@@ -180,6 +188,22 @@ async function applyFilters(listed: Listed[], filters: ImageFilter[]): Promise<r
 function canonicalKey(filters: ImageFilters): string {
   const selecting = Object.entries(filters).filter(([, values]) => values.length > 0);
   return JSON.stringify(selecting.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The image's summary with only these tags and digests (the same object for the same ones). */
+function narrowed(image: Listed, tags: string[], digests: string[]): ImageSummary {
+  const { summary } = image;
+  if (tags.length === summary.RepoTags.length && digests.length === summary.RepoDigests.length)
+    return summary;
+  const key = `${tags.join(' ')}\n${digests.join(' ')}`;
+  image.narrowed ??= new Map();
+  let shown = image.narrowed.get(key);
+  if (!shown) {
+    if (image.narrowed.size >= MAX_NARROWED) image.narrowed.clear();
+    shown = summaryWith(summary, tags, digests);
+    image.narrowed.set(key, shown);
+  }
+  return shown;
 }
 
 /** moby's FamiliarMatch: the references (tags or digests) a pattern matches, whole or by their repository alone. */

@@ -1,6 +1,8 @@
 // The JSON of a long array (GET /images/json: a summary per image), written in time slices instead of one
 // JSON.stringify: the bytes are the same, but other requests run between slices, and no string as large as the whole
-// answer is made (such strings go straight to V8's large-object space and cost full collections).
+// answer is made (such strings go straight to V8's large-object space and cost full collections). Each item's JSON is
+// kept as long as the item: the engine hands back the same summaries in every answer until the images change, so a
+// filtered list copies bytes instead of serializing again.
 import { Readable } from 'node:stream';
 import { TimeSlice } from '../time-slice.ts';
 
@@ -10,28 +12,30 @@ export interface JsonBody {
   readonly length: number;
 }
 
-/** Items serialized together between two checks of the slice's time (a summary is about 300 bytes). */
-const BATCH_ITEMS = 32;
-/** Bytes per chunk (one socket write): text is written straight into it, with no intermediate buffer. */
+/** Items written between two checks of the slice's time. */
+const CHECK_EVERY = 16;
+/** Bytes per chunk (one socket write): items are copied straight into it. */
 const CHUNK_BYTES = 64 * 1024;
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
 
-/** Exactly `JSON.stringify(items.map(shape))`, encoded in slices; `shape` defaults to the item itself. */
+/**
+ * Exactly `JSON.stringify(items)`, encoded in slices. `element(item)` is `,` then `JSON.stringify(item)`, as bytes:
+ * the comma that comes before every item but the first.
+ */
 export async function encodeJsonArray<T>(
   items: readonly T[],
-  shape?: (item: T) => unknown,
+  element: (item: T) => Buffer = (item) => Buffer.from(`,${JSON.stringify(item)}`),
   slice: TimeSlice = new TimeSlice(),
 ): Promise<JsonBody> {
   const out = new ChunkWriter();
-  out.write('[');
-  for (let start = 0; start < items.length; start += BATCH_ITEMS) {
-    if (slice.spent()) await slice.next();
-    const batch = items.slice(start, start + BATCH_ITEMS);
-    const text = JSON.stringify(shape ? batch.map(shape) : batch);
-    // The batch's elements without its brackets, after a comma when a batch came before.
-    if (start > 0) out.write(',');
-    out.write(text.slice(1, -1));
+  out.write(OPEN);
+  for (let i = 0; i < items.length; i++) {
+    if (i % CHECK_EVERY === 0 && slice.spent()) await slice.next();
+    const bytes = element(items[i] as T);
+    out.write(i === 0 ? bytes.subarray(1) : bytes);
   }
-  out.write(']');
+  out.write(CLOSE);
   return out.done();
 }
 
@@ -41,13 +45,14 @@ class ChunkWriter {
   #used = 0;
   #length = 0;
 
-  write(text: string): void {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > this.#chunk.length - this.#used) {
+  write(bytes: Buffer): void {
+    if (bytes.length > this.#chunk.length - this.#used) {
       this.#close();
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes.length));
     }
-    this.#used += this.#chunk.write(text, this.#used);
+    // TypedArray's set: Buffer's copy would make a view of the source on every call.
+    this.#chunk.set(bytes, this.#used);
+    this.#used += bytes.length;
   }
 
   done(): JsonBody {
@@ -69,21 +74,30 @@ export function bodyPayload(body: JsonBody): Buffer | Readable {
 }
 
 /**
- * The engine hands back the same array until what it lists changes (see daemon/images/image-listing.ts): each array
- * is encoded once, and requests that arrive while it is being encoded wait for that encoding. One per shape.
+ * The engine hands back the same array, made of the same items, until what it lists changes (see
+ * daemon/images/image-listing.ts): each array is encoded once, requests that arrive while it is being encoded wait
+ * for that encoding, and each item is serialized once. One per shape.
  */
-export class JsonArrayBodies<T> {
+export class JsonArrayBodies<T extends object> {
   readonly #bodies = new WeakMap<readonly T[], Promise<JsonBody>>();
-  readonly #shape: ((item: T) => unknown) | undefined;
+  readonly #elements = new WeakMap<T, Buffer>();
+  readonly #element: (item: T) => Buffer;
 
-  constructor(shape?: (item: T) => unknown) {
-    this.#shape = shape;
+  constructor(shape: (item: T) => unknown = (item) => item) {
+    this.#element = (item) => {
+      let element = this.#elements.get(item);
+      if (!element) {
+        element = Buffer.from(`,${JSON.stringify(shape(item))}`);
+        this.#elements.set(item, element);
+      }
+      return element;
+    };
   }
 
   of(items: readonly T[]): Promise<JsonBody> {
     let body = this.#bodies.get(items);
     if (!body) {
-      body = encodeJsonArray(items, this.#shape);
+      body = encodeJsonArray(items, this.#element);
       this.#bodies.set(items, body);
     }
     return body;

@@ -64,6 +64,18 @@ describe('ImageListing', () => {
     expect(await listing.list({})).toHaveLength(4);
   });
 
+  it('shows an image narrowed to the same references as the same summary, whatever the filters', async () => {
+    const { listing } = fakeIndex(4);
+    const byReference = await listing.list({ reference: [`${REG}/app:*`] });
+    const withLabel = await listing.list({ reference: [`${REG}/app:*`], label: ['tier=app'] });
+    expect(withLabel[0]).toBe(byReference[0]);
+    expect(byReference[0]?.RepoTags).toEqual([`${REG}/app:v0`]);
+    // Every reference kept: the image's own summary.
+    const whole = await listing.list({ reference: ['*', '*/*'] });
+    expect(whole).toEqual(await listing.list({}));
+    expect(whole[0]).toBe((await listing.list({}))[0]);
+  });
+
   it('keeps the 8 most recently used filtered answers', async () => {
     const { listing } = fakeIndex(3);
     const filters = (n: number) => ({ reference: [`${REG}/app:v${n}`] });
