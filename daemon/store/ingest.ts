@@ -1,12 +1,13 @@
 // One blob on its way into the store, as containerd's content writer: bytes stream into `oci/ingest/<hex>.partial`
 // while they are hashed; `commit` renames the file into `blobs/<alg>/<hex>` only once size and digest match.
 // A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
-import { createReadStream } from 'node:fs';
+// Hashing runs on the digest thread (digest-thread.ts), over the same batches the disk writes.
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
 import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
-import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
+import { type ParsedDigest, parseDigest, parseSize } from './digest.ts';
+import { DigestStream, DigestThreadError } from './digest-thread.ts';
 import {
   DigestMismatchError,
   DiskWriteError,
@@ -43,7 +44,7 @@ export class Ingest {
   readonly #layout: DataRootLayout;
   readonly #parsed: ParsedDigest;
   readonly #partial: string;
-  #hash;
+  readonly #digest: DigestStream;
   #offset: number;
   #verified = false;
   #writing = false;
@@ -55,7 +56,7 @@ export class Ingest {
     this.digest = parsed.value;
     this.size = size;
     this.#partial = layout.partialPath(parsed.hex);
-    this.#hash = newHash(parsed.algorithm);
+    this.#digest = new DigestStream(parsed.algorithm);
     this.#offset = 0;
     this.#release = release;
   }
@@ -109,7 +110,7 @@ export class Ingest {
   }
 
   /**
-   * Appends `source` to the partial, hashing each chunk as it arrives and writing in batches behind the network.
+   * Appends `source` to the partial in batches behind the network, each batch hashed while it is written.
    * Returns the bytes this call wrote. More bytes than `size`, or complete bytes that hash wrongly, delete
    * the partial, close the ingest and throw SizeMismatchError / DigestMismatchError. A source error or an abort keeps
    * the partial for a resume and leaves the ingest open.
@@ -139,7 +140,7 @@ export class Ingest {
     // the failure, as an event or as `errored`.
     stream.on('error', () => {});
     const handle = await open(this.#partial, 'a');
-    const disk = new WriteBehind(handle, (bytes) => {
+    const disk = new WriteBehind(handle, this.#digest, (bytes) => {
       this.#offset += bytes;
       onProgress?.(this.#offset);
     });
@@ -149,10 +150,12 @@ export class Ingest {
       ended = true;
       await disk.flush();
     } catch (error) {
-      // Whatever was hashed must be on disk before the ingest can be resumed or retried in this process.
+      // Whatever was received must be on disk and hashed before the ingest can be resumed or retried in this process.
       if (!disk.failed) await disk.flush().catch(() => {});
       if (error instanceof SizeMismatchError) await this.#fail(error);
-      throw disk.failed ? DiskWriteError.from(error, this.#partial) : error;
+      throw disk.failed && !(error instanceof DigestThreadError)
+        ? DiskWriteError.from(error, this.#partial)
+        : error;
     } finally {
       if (disk.failed) this.#close();
       await handle.close();
@@ -163,8 +166,8 @@ export class Ingest {
   }
 
   /**
-   * Hashes and queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches
-   * up. Events rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
+   * Queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches up. Events
+   * rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
    */
   #consume(stream: Readable, disk: WriteBehind, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -191,7 +194,6 @@ export class Ingest {
           finish(new SizeMismatchError(this.digest, this.size, received));
           return;
         }
-        this.#hash.update(chunk);
         if (disk.add(chunk)) return;
         stream.pause();
         disk.next().then(() => {
@@ -224,7 +226,7 @@ export class Ingest {
     this.#assertOpen();
     const handle = await open(this.#partial, 'w');
     await handle.close();
-    this.#hash = newHash(this.#parsed.algorithm);
+    await this.#digest.restart();
     this.#offset = 0;
     this.#verified = false;
   }
@@ -271,15 +273,13 @@ export class Ingest {
       await this.restart();
       return;
     }
-    if (length > 0) {
-      // Streams the old bytes through the hash: a resume costs a read of the partial, never its size in memory.
-      for await (const chunk of createReadStream(this.#partial, { start: 0, end: length - 1, signal })) {
-        this.#hash.update(chunk as Buffer);
-      }
-      this.#offset = length;
-    }
+    // The old bytes go through the hash on the digest thread: a resume costs a read of the partial, never its size
+    // in memory.
+    await this.#digest.restart(length > 0 ? { path: this.#partial, length } : undefined);
+    signal?.throwIfAborted();
+    this.#offset = length;
     if (this.#offset === this.size) {
-      const actual = this.#actualDigest();
+      const actual = await this.#actualDigest();
       if (actual === this.digest) {
         this.#verified = true;
       } else if (this.size === 0) {
@@ -291,13 +291,13 @@ export class Ingest {
   }
 
   async #verify(): Promise<void> {
-    const actual = this.#actualDigest();
+    const actual = await this.#actualDigest();
     if (actual !== this.digest) await this.#fail(new DigestMismatchError(this.digest, actual));
     this.#verified = true;
   }
 
-  #actualDigest(): string {
-    return `${this.#parsed.algorithm}:${this.#hash.copy().digest('hex')}`;
+  async #actualDigest(): Promise<string> {
+    return `${this.#parsed.algorithm}:${await this.#digest.digest()}`;
   }
 
   async #fail(error: Error): Promise<never> {
@@ -313,6 +313,7 @@ export class Ingest {
   #close(): void {
     const release = this.#release;
     this.#release = undefined;
+    this.#digest.end();
     release?.();
   }
 }
@@ -323,15 +324,17 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 /**
- * Writes chunks in batches of BATCH_BYTES with one batch on its way to disk while the next one fills, so the network
- * and the disk work at the same time; a full batch waits for the one in flight. Chunks are copied into two batch
- * buffers that take turns: the network's chunks die young instead of living in a queue until the disk is free,
- * which kept a pull's garbage collector busy with full collections. A failed write leaves the file with part of a
- * batch: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
+ * Writes chunks in batches of BATCH_BYTES with one batch on its way to disk (and through the digest thread's hash)
+ * while the next one fills, so the network, the disk and the hash work at the same time; a full batch waits for the
+ * one in flight. Chunks are copied into two shared-memory batch buffers that take turns: the network's chunks die
+ * young instead of living in a queue until the disk is free, and the digest thread reads the batch without a copy.
+ * A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must be closed
+ * and a later open re-hashes the file.
  */
 class WriteBehind {
   static readonly BATCH_BYTES = 1 << 20;
   readonly #handle: FileHandle;
+  readonly #digest: DigestStream;
   readonly #onWritten: (bytes: number) => void;
   #filling: Buffer | undefined;
   #filled = 0;
@@ -343,8 +346,9 @@ class WriteBehind {
   written = 0;
   failed = false;
 
-  constructor(handle: FileHandle, onWritten: (bytes: number) => void) {
+  constructor(handle: FileHandle, digest: DigestStream, onWritten: (bytes: number) => void) {
     this.#handle = handle;
+    this.#digest = digest;
     this.#onWritten = onWritten;
   }
 
@@ -360,7 +364,7 @@ class WriteBehind {
   add(chunk: Uint8Array): boolean {
     let rest = chunk;
     while (rest.byteLength > 0) {
-      this.#filling ??= this.#spare ?? Buffer.allocUnsafeSlow(WriteBehind.BATCH_BYTES);
+      this.#filling ??= this.#spare ?? Buffer.from(new SharedArrayBuffer(WriteBehind.BATCH_BYTES));
       if (this.#filling === this.#spare) this.#spare = undefined;
       const room = WriteBehind.BATCH_BYTES - this.#filled;
       const taken = rest.byteLength <= room ? rest : rest.subarray(0, room);
@@ -405,7 +409,10 @@ class WriteBehind {
     this.#filling = undefined;
     this.#filled = 0;
     this.#inFlightBytes = bytes;
-    this.#inFlight = writeAll(this.#handle, [buffer.subarray(0, bytes)], bytes).then(
+    this.#inFlight = Promise.all([
+      writeAll(this.#handle, [buffer.subarray(0, bytes)], bytes),
+      this.#digest.update(buffer.buffer as SharedArrayBuffer, bytes),
+    ]).then(
       () => {
         this.#inFlight = undefined;
         this.#inFlightBytes = 0;
