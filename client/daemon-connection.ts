@@ -40,7 +40,8 @@ export class DaemonConnection {
       this.#target = { socketPath: address.socketPath, servername: '' };
     } else {
       const url = new URL(address.origin);
-      this.#target = { host: url.hostname, port: Number(url.port) };
+      // URL keeps an IPv6 address in brackets; node's http wants it bare.
+      this.#target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
     }
   }
 

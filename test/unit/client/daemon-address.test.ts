@@ -43,13 +43,16 @@ describe('resolveDaemonAddress', () => {
 });
 
 describe('EngineClient over tcp', () => {
-  it('speaks to a daemon named by a tcp:// host', async () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['::1', '[::1]'],
+  ])('speaks to a daemon named by a tcp:// host (%s)', async (address, host) => {
     const server = http.createServer((req, res) => {
       res.setHeader('api-version', '1.47');
       res.end(req.url === '/_ping' ? 'OK' : '{"Version":"t","ApiVersion":"1.47"}');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const client = new EngineClient({ host: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    await new Promise<void>((r) => server.listen(0, address, r));
+    const client = new EngineClient({ host: `tcp://${host}:${(server.address() as AddressInfo).port}` });
     try {
       expect((await client.version()).ApiVersion).toBe('1.47');
       expect(await client.apiVersion()).toBe('1.47');
