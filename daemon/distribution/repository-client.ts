@@ -153,10 +153,12 @@ export class RepositoryClient {
   async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<BlobRange> {
     const range = { range: `bytes=${start}-${end - 1}` };
     const response = await this.#read('GET', 'blob', `blobs/${digest}`, range, signal);
-    if (response.statusCode !== 206) return { body: response.body, start: 0, rangeable: false };
+    // Watched like a whole blob's body: a range trickled below the minimum rate is cut and retried.
+    const body = this.#o.transport.watchBody(response.body);
+    if (response.statusCode !== 206) return { body, start: 0, rangeable: false };
     const sent = contentRangeStart(header(response, 'content-range'));
     const rangeable = /\bbytes\b/i.test(header(response, 'accept-ranges') ?? '');
-    return { body: response.body, start: sent === start ? start : -1, rangeable };
+    return { body, start: sent === start ? start : -1, rangeable };
   }
 
   async blobExists(digest: string): Promise<boolean> {

@@ -206,6 +206,51 @@ describe('limits', () => {
     const tries = registry.requests().filter((r) => r.path.endsWith(`/blobs/${layer}`) && r.authorization);
     expect(tries).toHaveLength(3);
   });
+
+  it('a large blob (fetched in ranges) trickled below the minimum rate fails the pull too, tried 1 + 2 times', async () => {
+    const large = await buildImage({ layers: [16 * 1024 * 1024 + 1], seed: 31 }, { tag: '1' });
+    await pushImage({
+      layoutDir: large.layoutDir,
+      tag: '1',
+      dest: `${basicRegistry.host}/large:1`,
+      creds: CREDS,
+    });
+    const layer = large.images[0]?.layers[0];
+    if (!layer) throw new Error('the large image has no layer');
+    const registry = await proxy({
+      target: basicRegistry.url,
+      address: '127.0.0.1',
+      answer(req, res) {
+        if (
+          !req.url?.endsWith(`/blobs/${layer.digest}`) ||
+          req.method !== 'GET' ||
+          !req.headers.authorization
+        )
+          return false;
+        res.writeHead(206, {
+          'content-type': 'application/octet-stream',
+          'accept-ranges': 'bytes',
+          'content-range': `bytes 0-${layer.size - 1}/${layer.size}`,
+          'content-length': String(layer.size),
+        });
+        const timer = setInterval(() => res.write(Buffer.alloc(1)), 500);
+        res.once('close', () => clearInterval(timer));
+        return true;
+      },
+    });
+    const d = await daemon({ limits });
+    const outcome = await pullRaw(d.socket, `${registry.host}/large`, '1', {
+      ...CREDS,
+      serveraddress: registry.host,
+    });
+    expect(failed(outcome)).toMatch(/slower than 200 bytes\/s/);
+    const tries = registry
+      .requests()
+      .filter((r) => r.path.endsWith(`/blobs/${layer.digest}`) && r.authorization);
+    // 1 + 2 tries, each of one range or of the ranges it was split into.
+    expect(tries.length).toBeGreaterThanOrEqual(3);
+    expect(tries.length).toBeLessThanOrEqual(3 * 8);
+  });
 });
 
 describe('the token leg', () => {

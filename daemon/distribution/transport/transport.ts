@@ -10,6 +10,7 @@
 //  6. network.ts    User-Agent, pools per trust setting (system CAs + certs.d), idle timeouts; transfer-rate.ts
 //                   watches blob bodies. A token request (token-leg.ts) takes 1, 2 and 6.
 
+import type { Readable } from 'node:stream';
 import type { Authorizer } from '../auth/authorizer.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { authorize } from './authorize.ts';
@@ -92,7 +93,7 @@ export class RegistryTransport {
   }
 
   /** A blob body, cut when it stays below the minimum transfer rate for a whole window. */
-  watchBody(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  watchBody(body: AsyncIterable<Uint8Array>): Readable {
     return watchTransferRate(body, this.limits.transferRate);
   }
 
