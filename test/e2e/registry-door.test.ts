@@ -227,11 +227,14 @@ describe('limits', () => {
           !req.headers.authorization
         )
           return false;
+        const [, first = '0', last = ''] = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') ?? [];
+        const start = Number(first);
+        const end = last === '' ? layer.size - 1 : Number(last);
         res.writeHead(206, {
           'content-type': 'application/octet-stream',
           'accept-ranges': 'bytes',
-          'content-range': `bytes 0-${layer.size - 1}/${layer.size}`,
-          'content-length': String(layer.size),
+          'content-range': `bytes ${start}-${end}/${layer.size}`,
+          'content-length': String(end - start + 1),
         });
         const timer = setInterval(() => res.write(Buffer.alloc(1)), 500);
         res.once('close', () => clearInterval(timer));
