@@ -5,7 +5,7 @@ import { parseFilters } from '../../api-spec/filters.ts';
 import type { ImageSummary } from '../../api-spec/types.ts';
 import { InvalidParameterError, NotImplementedError } from '../errors.ts';
 import type { RouteContext } from './context.ts';
-import { bodyPayload, JsonArrayBodies } from './json-array-body.ts';
+import { JsonArrayBodies } from './json-array-body.ts';
 import { parsePlatformJson, parsePlatformParam } from './platform.ts';
 import { checkTag, pullReference, splitTag } from './references.ts';
 import { authModeOf, streamChannelOf } from './request-auth.ts';
@@ -83,7 +83,7 @@ export async function imageRoutes(app: FastifyInstance, ctx: RouteContext): Prom
       filters: parseFilters(q.filters),
     });
     const body = await (isApiBefore(request, '1.44') ? listBodiesWithVirtualSize : listBodies).of(images);
-    return reply.type(JSON_TYPE).header('content-length', body.length).send(bodyPayload(body));
+    return reply.type(JSON_TYPE).send(body);
   });
 
   addOperation(app, doc, 'GET', '/images/{name}/json', async (request) => {

@@ -3,74 +3,44 @@
 // answer is made (such strings go straight to V8's large-object space and cost full collections). Each item's JSON is
 // kept as long as the item: the engine hands back the same summaries in every answer until the images change, so a
 // filtered list copies bytes instead of serializing again.
-import { Readable } from 'node:stream';
 import { TimeSlice } from '../time-slice.ts';
 
-/** An encoded answer: its bytes in a few chunks, and their total length for Content-Length. */
-export interface JsonBody {
-  readonly chunks: readonly Buffer[];
-  readonly length: number;
-}
-
-/** Items written between two checks of the slice's time. */
+/** Items handled between two checks of the slice's time. */
 const CHECK_EVERY = 16;
-/** Bytes per chunk (one socket write): items are copied straight into it. */
-const CHUNK_BYTES = 64 * 1024;
-const OPEN = Buffer.from('[');
-const CLOSE = Buffer.from(']');
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
 
 /**
- * Exactly `JSON.stringify(items)`, encoded in slices. `element(item)` is `,` then `JSON.stringify(item)`, as bytes:
- * the comma that comes before every item but the first.
+ * Exactly `JSON.stringify(items)` as bytes, in one buffer of the exact size (sent with a Content-Length, in one
+ * write), made in slices. `element(item)` is `,` then `JSON.stringify(item)`: the comma that comes before every
+ * item but the first.
  */
 export async function encodeJsonArray<T>(
   items: readonly T[],
   element: (item: T) => Buffer = (item) => Buffer.from(`,${JSON.stringify(item)}`),
   slice: TimeSlice = new TimeSlice(),
-): Promise<JsonBody> {
-  const out = new ChunkWriter();
-  out.write(OPEN);
+): Promise<Buffer> {
+  const elements: Buffer[] = [];
+  // The brackets, less the first item's comma.
+  let length = items.length > 0 ? 1 : 2;
   for (let i = 0; i < items.length; i++) {
     if (i % CHECK_EVERY === 0 && slice.spent()) await slice.next();
     const bytes = element(items[i] as T);
-    out.write(i === 0 ? bytes.subarray(1) : bytes);
+    elements.push(bytes);
+    length += bytes.length;
   }
-  out.write(CLOSE);
-  return out.done();
-}
-
-class ChunkWriter {
-  readonly #chunks: Buffer[] = [];
-  #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-  #used = 0;
-  #length = 0;
-
-  write(bytes: Buffer): void {
-    if (bytes.length > this.#chunk.length - this.#used) {
-      this.#close();
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes.length));
-    }
+  const body = Buffer.allocUnsafe(length);
+  body[0] = OPEN;
+  let at = 1;
+  for (let i = 0; i < elements.length; i++) {
+    if (i % CHECK_EVERY === 0 && slice.spent()) await slice.next();
+    const bytes = elements[i] as Buffer;
     // TypedArray's set: Buffer's copy would make a view of the source on every call.
-    this.#chunk.set(bytes, this.#used);
-    this.#used += bytes.length;
+    body.set(i === 0 ? bytes.subarray(1) : bytes, at);
+    at += i === 0 ? bytes.length - 1 : bytes.length;
   }
-
-  done(): JsonBody {
-    this.#close();
-    return { chunks: this.#chunks, length: this.#length };
-  }
-
-  #close(): void {
-    if (this.#used === 0) return;
-    this.#chunks.push(this.#chunk.subarray(0, this.#used));
-    this.#length += this.#used;
-    this.#used = 0;
-  }
-}
-
-/** The payload fastify sends for a body (a single chunk as is); the caller sets Content-Length from `length`. */
-export function bodyPayload(body: JsonBody): Buffer | Readable {
-  return body.chunks.length === 1 ? (body.chunks[0] as Buffer) : Readable.from(body.chunks);
+  body[at] = CLOSE;
+  return body;
 }
 
 /**
@@ -79,7 +49,7 @@ export function bodyPayload(body: JsonBody): Buffer | Readable {
  * for that encoding, and each item is serialized once. One per shape.
  */
 export class JsonArrayBodies<T extends object> {
-  readonly #bodies = new WeakMap<readonly T[], Promise<JsonBody>>();
+  readonly #bodies = new WeakMap<readonly T[], Promise<Buffer>>();
   readonly #elements = new WeakMap<T, Buffer>();
   readonly #element: (item: T) => Buffer;
 
@@ -94,7 +64,7 @@ export class JsonArrayBodies<T extends object> {
     };
   }
 
-  of(items: readonly T[]): Promise<JsonBody> {
+  of(items: readonly T[]): Promise<Buffer> {
     let body = this.#bodies.get(items);
     if (!body) {
       body = encodeJsonArray(items, this.#element);

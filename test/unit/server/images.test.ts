@@ -260,7 +260,7 @@ describe('GET /images/json and inspect', () => {
     }
   });
 
-  it('answers a long list in several chunks with the bytes of JSON.stringify and a Content-Length, in each shape', async () => {
+  it('answers a long list with the bytes of JSON.stringify and a Content-Length, in each shape', async () => {
     const many = Array.from({ length: 2000 }, (_, i) => ({
       ...smallSummary(),
       RepoTags: [`127.0.0.1:5000/many:${i}`],
