@@ -149,6 +149,7 @@ export class Ingest {
       await this.#consume(stream, disk, signal);
       ended = true;
       await disk.flush();
+      disk.release();
     } catch (error) {
       // Whatever was received must be on disk and hashed before the ingest can be resumed or retried in this process.
       if (!disk.failed) await disk.flush().catch(() => {});
@@ -331,8 +332,23 @@ function toBytes(value: unknown): Uint8Array {
  * A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must be closed
  * and a later open re-hashes the file.
  */
+const BATCH_BYTES = 1 << 20;
+/**
+ * Batch buffers are shared memory, freed only once both threads have collected their handles: an ingest takes its
+ * two from here and gives them back, and the next ingest reuses them.
+ */
+const batchBuffers: Buffer[] = [];
+const KEPT_BATCH_BUFFERS = 8;
+
+function takeBatchBuffer(): Buffer {
+  return batchBuffers.pop() ?? Buffer.from(new SharedArrayBuffer(BATCH_BYTES));
+}
+
+function giveBatchBuffer(buffer: Buffer): void {
+  if (batchBuffers.length < KEPT_BATCH_BUFFERS) batchBuffers.push(buffer);
+}
+
 class WriteBehind {
-  static readonly BATCH_BYTES = 1 << 20;
   readonly #handle: FileHandle;
   readonly #digest: DigestStream;
   readonly #onWritten: (bytes: number) => void;
@@ -364,14 +380,14 @@ class WriteBehind {
   add(chunk: Uint8Array): boolean {
     let rest = chunk;
     while (rest.byteLength > 0) {
-      this.#filling ??= this.#spare ?? Buffer.from(new SharedArrayBuffer(WriteBehind.BATCH_BYTES));
+      this.#filling ??= this.#spare ?? takeBatchBuffer();
       if (this.#filling === this.#spare) this.#spare = undefined;
-      const room = WriteBehind.BATCH_BYTES - this.#filled;
+      const room = BATCH_BYTES - this.#filled;
       const taken = rest.byteLength <= room ? rest : rest.subarray(0, room);
       this.#filling.set(taken, this.#filled);
       this.#filled += taken.byteLength;
       rest = rest.subarray(taken.byteLength);
-      if (this.#filled < WriteBehind.BATCH_BYTES) return true;
+      if (this.#filled < BATCH_BYTES) return true;
       if (this.#inFlight) {
         if (rest.byteLength > 0) this.#overflow = rest;
         return false;
@@ -395,6 +411,17 @@ class WriteBehind {
     await this.settle();
     this.#startBatch();
     await this.settle();
+  }
+
+  /**
+   * Gives the batch buffers back for the next ingest, once everything was written: after a failure a wait for the
+   * disk may still be under way, and its buffers are left to the garbage collector.
+   */
+  release(): void {
+    for (const buffer of [this.#filling, this.#spare]) if (buffer) giveBatchBuffer(buffer);
+    this.#filling = undefined;
+    this.#spare = undefined;
+    this.#filled = 0;
   }
 
   /** Waits for the batch in flight. */

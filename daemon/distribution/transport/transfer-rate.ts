@@ -17,7 +17,9 @@ export class TransferTooSlowError extends Error {
 }
 
 export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: TransferRate): Readable {
-  const counted = new PassThrough();
+  // Room for two 64 KiB chunks: with the default 16 KiB every chunk filled it, and the registry's connection was
+  // paused and resumed once per chunk.
+  const counted = new PassThrough({ highWaterMark: 128 * 1024 });
   if (rate.minBytesPerSecond <= 0) {
     pipeline(body as Readable, counted, () => {});
     return counted;
