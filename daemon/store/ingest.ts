@@ -1,13 +1,12 @@
 // One blob on its way into the store, as containerd's content writer: bytes stream into `oci/ingest/<hex>.partial`
 // while they are hashed; `commit` renames the file into `blobs/<alg>/<hex>` only once size and digest match.
 // A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
-// Hashing runs on the digest thread (digest-thread.ts), over the same batches the disk writes.
+import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
 import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
-import { type ParsedDigest, parseDigest, parseSize } from './digest.ts';
-import { DigestStream, DigestThreadError } from './digest-thread.ts';
+import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
   DiskWriteError,
@@ -44,7 +43,7 @@ export class Ingest {
   readonly #layout: DataRootLayout;
   readonly #parsed: ParsedDigest;
   readonly #partial: string;
-  readonly #digest: DigestStream;
+  #hash;
   #offset: number;
   #verified = false;
   #writing = false;
@@ -56,7 +55,7 @@ export class Ingest {
     this.digest = parsed.value;
     this.size = size;
     this.#partial = layout.partialPath(parsed.hex);
-    this.#digest = new DigestStream(parsed.algorithm);
+    this.#hash = newHash(parsed.algorithm);
     this.#offset = 0;
     this.#release = release;
   }
@@ -110,7 +109,7 @@ export class Ingest {
   }
 
   /**
-   * Appends `source` to the partial in batches behind the network, each batch hashed while it is written.
+   * Appends `source` to the partial, hashing each chunk as it arrives and writing in batches behind the network.
    * Returns the bytes this call wrote. More bytes than `size`, or complete bytes that hash wrongly, delete
    * the partial, close the ingest and throw SizeMismatchError / DigestMismatchError. A source error or an abort keeps
    * the partial for a resume and leaves the ingest open.
@@ -140,7 +139,7 @@ export class Ingest {
     // the failure, as an event or as `errored`.
     stream.on('error', () => {});
     const handle = await open(this.#partial, 'a');
-    const disk = new WriteBehind(handle, this.#digest, (bytes) => {
+    const disk = new WriteBehind(handle, (bytes) => {
       this.#offset += bytes;
       onProgress?.(this.#offset);
     });
@@ -149,14 +148,11 @@ export class Ingest {
       await this.#consume(stream, disk, signal);
       ended = true;
       await disk.flush();
-      disk.release();
     } catch (error) {
-      // Whatever was received must be on disk and hashed before the ingest can be resumed or retried in this process.
+      // Whatever was hashed must be on disk before the ingest can be resumed or retried in this process.
       if (!disk.failed) await disk.flush().catch(() => {});
       if (error instanceof SizeMismatchError) await this.#fail(error);
-      throw disk.failed && !(error instanceof DigestThreadError)
-        ? DiskWriteError.from(error, this.#partial)
-        : error;
+      throw disk.failed ? DiskWriteError.from(error, this.#partial) : error;
     } finally {
       if (disk.failed) this.#close();
       await handle.close();
@@ -167,8 +163,8 @@ export class Ingest {
   }
 
   /**
-   * Queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches up. Events
-   * rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
+   * Hashes and queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches
+   * up. Events rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
    */
   #consume(stream: Readable, disk: WriteBehind, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -195,6 +191,7 @@ export class Ingest {
           finish(new SizeMismatchError(this.digest, this.size, received));
           return;
         }
+        this.#hash.update(chunk);
         if (disk.add(chunk)) return;
         stream.pause();
         disk.next().then(() => {
@@ -227,7 +224,7 @@ export class Ingest {
     this.#assertOpen();
     const handle = await open(this.#partial, 'w');
     await handle.close();
-    await this.#digest.restart();
+    this.#hash = newHash(this.#parsed.algorithm);
     this.#offset = 0;
     this.#verified = false;
   }
@@ -274,13 +271,15 @@ export class Ingest {
       await this.restart();
       return;
     }
-    // The old bytes go through the hash on the digest thread: a resume costs a read of the partial, never its size
-    // in memory.
-    await this.#digest.restart(length > 0 ? { path: this.#partial, length } : undefined);
-    signal?.throwIfAborted();
-    this.#offset = length;
+    if (length > 0) {
+      // Streams the old bytes through the hash: a resume costs a read of the partial, never its size in memory.
+      for await (const chunk of createReadStream(this.#partial, { start: 0, end: length - 1, signal })) {
+        this.#hash.update(chunk as Buffer);
+      }
+      this.#offset = length;
+    }
     if (this.#offset === this.size) {
-      const actual = await this.#actualDigest();
+      const actual = this.#actualDigest();
       if (actual === this.digest) {
         this.#verified = true;
       } else if (this.size === 0) {
@@ -292,13 +291,13 @@ export class Ingest {
   }
 
   async #verify(): Promise<void> {
-    const actual = await this.#actualDigest();
+    const actual = this.#actualDigest();
     if (actual !== this.digest) await this.#fail(new DigestMismatchError(this.digest, actual));
     this.#verified = true;
   }
 
-  async #actualDigest(): Promise<string> {
-    return `${this.#parsed.algorithm}:${await this.#digest.digest()}`;
+  #actualDigest(): string {
+    return `${this.#parsed.algorithm}:${this.#hash.copy().digest('hex')}`;
   }
 
   async #fail(error: Error): Promise<never> {
@@ -314,7 +313,6 @@ export class Ingest {
   #close(): void {
     const release = this.#release;
     this.#release = undefined;
-    this.#digest.end();
     release?.();
   }
 }
@@ -325,32 +323,15 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 /**
- * Writes chunks in batches of BATCH_BYTES with one batch on its way to disk (and through the digest thread's hash)
- * while the next one fills, so the network, the disk and the hash work at the same time; a full batch waits for the
- * one in flight. Chunks are copied into two shared-memory batch buffers that take turns: the network's chunks die
- * young instead of living in a queue until the disk is free, and the digest thread reads the batch without a copy.
- * A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must be closed
- * and a later open re-hashes the file.
+ * Writes chunks in batches of BATCH_BYTES with one batch on its way to disk while the next one fills, so the network
+ * and the disk work at the same time; a full batch waits for the one in flight. Chunks are copied into two batch
+ * buffers that take turns: the network's chunks die young instead of living in a queue until the disk is free,
+ * which kept a pull's garbage collector busy with full collections. A failed write leaves the file with part of a
+ * batch: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
  */
-const BATCH_BYTES = 1 << 20;
-/**
- * Batch buffers are shared memory, freed only once both threads have collected their handles: an ingest takes its
- * two from here and gives them back, and the next ingest reuses them.
- */
-const batchBuffers: Buffer[] = [];
-const KEPT_BATCH_BUFFERS = 8;
-
-function takeBatchBuffer(): Buffer {
-  return batchBuffers.pop() ?? Buffer.from(new SharedArrayBuffer(BATCH_BYTES));
-}
-
-function giveBatchBuffer(buffer: Buffer): void {
-  if (batchBuffers.length < KEPT_BATCH_BUFFERS) batchBuffers.push(buffer);
-}
-
 class WriteBehind {
+  static readonly BATCH_BYTES = 1 << 20;
   readonly #handle: FileHandle;
-  readonly #digest: DigestStream;
   readonly #onWritten: (bytes: number) => void;
   #filling: Buffer | undefined;
   #filled = 0;
@@ -362,9 +343,8 @@ class WriteBehind {
   written = 0;
   failed = false;
 
-  constructor(handle: FileHandle, digest: DigestStream, onWritten: (bytes: number) => void) {
+  constructor(handle: FileHandle, onWritten: (bytes: number) => void) {
     this.#handle = handle;
-    this.#digest = digest;
     this.#onWritten = onWritten;
   }
 
@@ -380,14 +360,14 @@ class WriteBehind {
   add(chunk: Uint8Array): boolean {
     let rest = chunk;
     while (rest.byteLength > 0) {
-      this.#filling ??= this.#spare ?? takeBatchBuffer();
+      this.#filling ??= this.#spare ?? Buffer.allocUnsafeSlow(WriteBehind.BATCH_BYTES);
       if (this.#filling === this.#spare) this.#spare = undefined;
-      const room = BATCH_BYTES - this.#filled;
+      const room = WriteBehind.BATCH_BYTES - this.#filled;
       const taken = rest.byteLength <= room ? rest : rest.subarray(0, room);
       this.#filling.set(taken, this.#filled);
       this.#filled += taken.byteLength;
       rest = rest.subarray(taken.byteLength);
-      if (this.#filled < BATCH_BYTES) return true;
+      if (this.#filled < WriteBehind.BATCH_BYTES) return true;
       if (this.#inFlight) {
         if (rest.byteLength > 0) this.#overflow = rest;
         return false;
@@ -413,17 +393,6 @@ class WriteBehind {
     await this.settle();
   }
 
-  /**
-   * Gives the batch buffers back for the next ingest, once everything was written: after a failure a wait for the
-   * disk may still be under way, and its buffers are left to the garbage collector.
-   */
-  release(): void {
-    for (const buffer of [this.#filling, this.#spare]) if (buffer) giveBatchBuffer(buffer);
-    this.#filling = undefined;
-    this.#spare = undefined;
-    this.#filled = 0;
-  }
-
   /** Waits for the batch in flight. */
   async settle(): Promise<void> {
     if (this.#inFlight) await this.#inFlight;
@@ -436,10 +405,7 @@ class WriteBehind {
     this.#filling = undefined;
     this.#filled = 0;
     this.#inFlightBytes = bytes;
-    this.#inFlight = Promise.all([
-      writeAll(this.#handle, [buffer.subarray(0, bytes)], bytes),
-      this.#digest.update(buffer.buffer as SharedArrayBuffer, bytes),
-    ]).then(
+    this.#inFlight = writeAll(this.#handle, [buffer.subarray(0, bytes)], bytes).then(
       () => {
         this.#inFlight = undefined;
         this.#inFlightBytes = 0;
