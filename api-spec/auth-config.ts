@@ -50,13 +50,17 @@ const STRING_FIELDS = [
 /**
  * Decodes X-Registry-Auth. Accepts base64url padded or not, and standard base64 (dockerode and others send it):
  * moby silently drops what it cannot decode and pulls anonymously (moby#33434); we refuse with a reason instead.
+ * `where` names the value in errors (the SDK decodes an option given in the same encoding).
  */
-export function decodeAuthConfig(header: string | undefined): AuthConfig {
+export function decodeAuthConfig(
+  header: string | undefined,
+  where: string = 'X-Registry-Auth header',
+): AuthConfig {
   const value = header?.trim() ?? '';
   if (value === '') return {};
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
     throw new InvalidAuthHeaderError(
-      'invalid X-Registry-Auth header: must be a valid base64url-encoded string (characters outside the alphabet)',
+      `invalid ${where}: must be a valid base64url-encoded string (characters outside the alphabet)`,
     );
   }
   const json = Buffer.from(
@@ -67,11 +71,9 @@ export function decodeAuthConfig(header: string | undefined): AuthConfig {
   try {
     parsed = JSON.parse(json);
   } catch {
-    throw new InvalidAuthHeaderError(
-      'invalid X-Registry-Auth header: the decoded value is not one JSON document',
-    );
+    throw new InvalidAuthHeaderError(`invalid ${where}: the decoded value is not one JSON document`);
   }
-  return parseAuthConfig(parsed, 'X-Registry-Auth');
+  return parseAuthConfig(parsed, where);
 }
 
 /** Validates an AuthConfig object from untrusted JSON (the header or the POST /auth body). */

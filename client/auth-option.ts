@@ -2,7 +2,12 @@
 // Accepted: an AuthConfig object (any key casing: `Username` works), dockerode's pre-encoded `{key}` and
 // `{base64}`, under `auth`, `authconfig` or `authConfig` (users write all three; dockerode reads only the second).
 
-import { type AuthConfig, decodeAuthConfig, parseAuthConfig } from '../api-spec/auth-config.ts';
+import {
+  type AuthConfig,
+  decodeAuthConfig,
+  InvalidAuthHeaderError,
+  parseAuthConfig,
+} from '../api-spec/auth-config.ts';
 import { InvalidAuthOptionError } from './errors.ts';
 
 export type AuthOption = AuthConfig | { key: string } | { base64: string };
@@ -38,13 +43,11 @@ function parseAuthOption(value: unknown, name: string): AuthConfig {
       if (typeof encoded !== 'string')
         throw new InvalidAuthOptionError(`option "${name}.${keys[0]}" must be a string`);
       // Decoded so a challenge retry can add to it; decodeAuthConfig takes base64url and std base64 alike.
-      return decodeAuthConfig(encoded);
+      return decodeAuthConfig(encoded, `option "${name}"`);
     }
     return parseAuthConfig(record, `option "${name}"`);
   } catch (err) {
-    if (err instanceof InvalidAuthOptionError) throw err;
-    throw new InvalidAuthOptionError(
-      (err as Error).message.replace('X-Registry-Auth header', `option "${name}"`),
-    );
+    if (err instanceof InvalidAuthHeaderError) throw new InvalidAuthOptionError(err.message, { cause: err });
+    throw err;
   }
 }
