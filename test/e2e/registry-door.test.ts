@@ -182,29 +182,38 @@ describe('limits', () => {
     expect(registry.requests().filter((r) => r.path.includes('/manifests/'))).toHaveLength(3);
   });
 
-  it('a blob trickled below the minimum rate fails the pull, tried 1 + 2 times', async () => {
-    const [platform] = image.images;
-    const layer = platform?.layers[0]?.digest ?? '';
-    const registry = await proxy({
+  /** A registry that answers the blob's authorized GETs with `head`, then a byte every 500 ms. */
+  const trickling = (digest: string, head: (range: string | undefined) => [number, Record<string, string>]) =>
+    proxy({
       target: basicRegistry.url,
       address: '127.0.0.1',
       answer(req, res) {
-        if (!req.url?.endsWith(`/blobs/${layer}`) || req.method !== 'GET' || !req.headers.authorization)
+        if (!req.url?.endsWith(`/blobs/${digest}`) || req.method !== 'GET' || !req.headers.authorization)
           return false;
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100000' });
+        res.writeHead(...head(req.headers.range));
         const timer = setInterval(() => res.write(Buffer.alloc(1)), 500);
         res.once('close', () => clearInterval(timer));
         return true;
       },
     });
+
+  const pullTooSlow = async (registry: RegistryProxy, repo: string, digest: string) => {
     const d = await daemon({ limits });
-    const outcome = await pullRaw(d.socket, `${registry.host}/small`, '1', {
+    const outcome = await pullRaw(d.socket, `${registry.host}/${repo}`, '1', {
       ...CREDS,
       serveraddress: registry.host,
     });
     expect(failed(outcome)).toMatch(/slower than 200 bytes\/s/);
-    const tries = registry.requests().filter((r) => r.path.endsWith(`/blobs/${layer}`) && r.authorization);
-    expect(tries).toHaveLength(3);
+    return registry.requests().filter((r) => r.path.endsWith(`/blobs/${digest}`) && r.authorization);
+  };
+
+  it('a blob trickled below the minimum rate fails the pull, tried 1 + 2 times', async () => {
+    const layer = image.images[0]?.layers[0]?.digest ?? '';
+    const registry = await trickling(layer, () => [
+      200,
+      { 'content-type': 'application/octet-stream', 'content-length': '100000' },
+    ]);
+    expect(await pullTooSlow(registry, 'small', layer)).toHaveLength(3);
   });
 
   it('a large blob (fetched in ranges) trickled below the minimum rate fails the pull too, tried 1 + 2 times', async () => {
@@ -217,39 +226,22 @@ describe('limits', () => {
     });
     const layer = large.images[0]?.layers[0];
     if (!layer) throw new Error('the large image has no layer');
-    const registry = await proxy({
-      target: basicRegistry.url,
-      address: '127.0.0.1',
-      answer(req, res) {
-        if (
-          !req.url?.endsWith(`/blobs/${layer.digest}`) ||
-          req.method !== 'GET' ||
-          !req.headers.authorization
-        )
-          return false;
-        const [, first = '0', last = ''] = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') ?? [];
-        const start = Number(first);
-        const end = last === '' ? layer.size - 1 : Number(last);
-        res.writeHead(206, {
+    // Each range as asked: a wrong range would send the pull to a plain GET, which proves nothing about ranges.
+    const registry = await trickling(layer.digest, (range) => {
+      const [, first = '0', last = ''] = /^bytes=(\d+)-(\d*)$/.exec(range ?? '') ?? [];
+      const start = Number(first);
+      const end = last === '' ? layer.size - 1 : Number(last);
+      return [
+        206,
+        {
           'content-type': 'application/octet-stream',
           'accept-ranges': 'bytes',
           'content-range': `bytes ${start}-${end}/${layer.size}`,
           'content-length': String(end - start + 1),
-        });
-        const timer = setInterval(() => res.write(Buffer.alloc(1)), 500);
-        res.once('close', () => clearInterval(timer));
-        return true;
-      },
+        },
+      ];
     });
-    const d = await daemon({ limits });
-    const outcome = await pullRaw(d.socket, `${registry.host}/large`, '1', {
-      ...CREDS,
-      serveraddress: registry.host,
-    });
-    expect(failed(outcome)).toMatch(/slower than 200 bytes\/s/);
-    const tries = registry
-      .requests()
-      .filter((r) => r.path.endsWith(`/blobs/${layer.digest}`) && r.authorization);
+    const tries = await pullTooSlow(registry, 'large', layer.digest);
     // 1 + 2 tries, each of one range or of the ranges it was split into.
     expect(tries.length).toBeGreaterThanOrEqual(3);
     expect(tries.length).toBeLessThanOrEqual(3 * 8);
