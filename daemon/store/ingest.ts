@@ -323,21 +323,17 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 /**
- * Writes chunks in batches of BATCH_BYTES with one batch on its way to disk while the next one fills, so the network
- * and the disk work at the same time; a full batch waits for the one in flight. Chunks are copied into two batch
- * buffers that take turns: the network's chunks die young instead of living in a queue until the disk is free,
- * which kept a pull's garbage collector busy with full collections. A failed write leaves the file with part of a
- * batch: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
+ * Writes chunks in batches of about BATCH_BYTES with one batch on its way to disk while the next one fills, so the
+ * network and the disk work at the same time; a full batch waits for the one in flight (memory stays under two
+ * batches). A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must
+ * be closed and a later open re-hashes the file.
  */
 class WriteBehind {
   static readonly BATCH_BYTES = 1 << 20;
   readonly #handle: FileHandle;
   readonly #onWritten: (bytes: number) => void;
-  #filling: Buffer | undefined;
-  #filled = 0;
-  #spare: Buffer | undefined;
-  /** The part of a chunk that did not fit while both buffers were taken. */
-  #overflow: Uint8Array | undefined;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
   #inFlight: Promise<void> | undefined;
   #inFlightBytes = 0;
   written = 0;
@@ -350,44 +346,29 @@ class WriteBehind {
 
   /** Bytes accepted but not yet written. */
   get pending(): number {
-    return this.#filled + this.#inFlightBytes + (this.#overflow?.byteLength ?? 0);
+    return this.#batchBytes + this.#inFlightBytes;
   }
 
   /**
-   * Copies a chunk in. Returns false when the batch is full and another one is still on its way to disk: the caller
+   * Queues a chunk. Returns false when the batch is full and another one is still on its way to disk: the caller
    * must stop adding and await next(), which writes the full batch once the disk is free.
    */
   add(chunk: Uint8Array): boolean {
-    let rest = chunk;
-    while (rest.byteLength > 0) {
-      this.#filling ??= this.#spare ?? Buffer.allocUnsafeSlow(WriteBehind.BATCH_BYTES);
-      if (this.#filling === this.#spare) this.#spare = undefined;
-      const room = WriteBehind.BATCH_BYTES - this.#filled;
-      const taken = rest.byteLength <= room ? rest : rest.subarray(0, room);
-      this.#filling.set(taken, this.#filled);
-      this.#filled += taken.byteLength;
-      rest = rest.subarray(taken.byteLength);
-      if (this.#filled < WriteBehind.BATCH_BYTES) return true;
-      if (this.#inFlight) {
-        if (rest.byteLength > 0) this.#overflow = rest;
-        return false;
-      }
-      this.#startBatch();
-    }
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.byteLength;
+    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return true;
+    if (this.#inFlight) return false;
+    this.#startBatch();
     return true;
   }
 
   async next(): Promise<void> {
     await this.settle();
     this.#startBatch();
-    const overflow = this.#overflow;
-    this.#overflow = undefined;
-    if (overflow && !this.add(overflow)) await this.next();
   }
 
   /** Writes everything accepted so far. */
   async flush(): Promise<void> {
-    await this.next();
     await this.settle();
     this.#startBatch();
     await this.settle();
@@ -399,17 +380,16 @@ class WriteBehind {
   }
 
   #startBatch(): void {
-    const buffer = this.#filling;
-    const bytes = this.#filled;
-    if (buffer === undefined || bytes === 0) return;
-    this.#filling = undefined;
-    this.#filled = 0;
+    if (this.#batchBytes === 0) return;
+    const batch = this.#batch;
+    const bytes = this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
     this.#inFlightBytes = bytes;
-    this.#inFlight = writeAll(this.#handle, [buffer.subarray(0, bytes)], bytes).then(
+    this.#inFlight = writeAll(this.#handle, batch, bytes).then(
       () => {
         this.#inFlight = undefined;
         this.#inFlightBytes = 0;
-        this.#spare = buffer;
         this.written += bytes;
         this.#onWritten(bytes);
       },
