@@ -137,13 +137,12 @@ export class RepositoryClient {
 
   /** Opens a blob body from `offset` (a Range request), for resuming a partial download. */
   async openBlob(digest: string, offset: number, signal?: AbortSignal): Promise<BlobStream> {
-    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-    // Not retried here: the blob fetch retries, resuming from what it has (one retry layer per request).
-    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal, false);
-    return {
-      body: this.#o.transport.watchBody(response.body),
-      start: response.statusCode === 206 ? offset : 0,
-    };
+    const { response, body } = await this.#openBlobBody(
+      digest,
+      offset > 0 ? `bytes=${offset}-` : undefined,
+      signal,
+    );
+    return { body, start: response.statusCode === 206 ? offset : 0 };
   }
 
   /**
@@ -151,14 +150,21 @@ export class RepositoryClient {
    * answered 206 for it, 0 when it sent the whole blob, -1 when it sent another range.
    */
   async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<BlobRange> {
-    const range = { range: `bytes=${start}-${end - 1}` };
-    const response = await this.#read('GET', 'blob', `blobs/${digest}`, range, signal);
-    // Watched like a whole blob's body: a range trickled below the minimum rate is cut and retried.
-    const body = this.#o.transport.watchBody(response.body);
+    const { response, body } = await this.#openBlobBody(digest, `bytes=${start}-${end - 1}`, signal);
     if (response.statusCode !== 206) return { body, start: 0, rangeable: false };
     const sent = contentRangeStart(header(response, 'content-range'));
     const rangeable = /\bbytes\b/i.test(header(response, 'accept-ranges') ?? '');
     return { body, start: sent === start ? start : -1, rangeable };
+  }
+
+  /**
+   * A blob GET, whole or a range. Not retried here: the blob fetch retries, resuming from what it has (one retry
+   * layer per request). The body is cut when it stays below the minimum transfer rate.
+   */
+  async #openBlobBody(digest: string, range: string | undefined, signal: AbortSignal | undefined) {
+    const headers: Record<string, string> = range === undefined ? {} : { range };
+    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal, false);
+    return { response, body: this.#o.transport.watchBody(response.body) };
   }
 
   async blobExists(digest: string): Promise<boolean> {
@@ -170,14 +176,7 @@ export class RepositoryClient {
     await response.body.dump();
     if (response.statusCode === 404) return false;
     if (response.statusCode >= 200 && response.statusCode < 300) return true;
-    throw await responseError(
-      this.#o.authorizer.secrets(),
-      this.origin.host,
-      response,
-      `HEAD blob ${digest}`,
-      'HEAD',
-      'blob',
-    );
+    throw await this.#refusal(response, `HEAD blob ${digest}`, 'HEAD', 'blob');
   }
 
   /** Cross-repository mount. Resolves true when mounted; false when the registry opened an upload instead. */
@@ -194,14 +193,7 @@ export class RepositoryClient {
     if (response.statusCode === 201) return true;
     // A 202 opened an upload session instead; it is left to expire, since cancelling needs the delete scope.
     if (response.statusCode === 202) return false;
-    throw await responseError(
-      this.#o.authorizer.secrets(),
-      this.origin.host,
-      response,
-      `mount ${digest} from ${from}`,
-      'POST',
-      'upload',
-    );
+    throw await this.#refusal(response, `mount ${digest} from ${from}`, 'POST', 'upload');
   }
 
   /** Monolithic upload: POST for a session, then PUT the whole blob with its digest. */
@@ -215,15 +207,7 @@ export class RepositoryClient {
       body: () => Readable.from(body()),
       replayable: false,
     });
-    if (put.statusCode !== 201)
-      throw await responseError(
-        this.#o.authorizer.secrets(),
-        this.origin.host,
-        put,
-        `upload ${digest}`,
-        'PUT',
-        'upload',
-      );
+    if (put.statusCode !== 201) throw await this.#refusal(put, `upload ${digest}`, 'PUT', 'upload');
     await put.body.dump();
   }
 
@@ -237,14 +221,7 @@ export class RepositoryClient {
       replayable: true,
     });
     if (response.statusCode !== 201)
-      throw await responseError(
-        this.#o.authorizer.secrets(),
-        this.origin.host,
-        response,
-        `put manifest ${reference}`,
-        'PUT',
-        'manifest',
-      );
+      throw await this.#refusal(response, `put manifest ${reference}`, 'PUT', 'manifest');
     await response.body.dump();
     return header(response, 'docker-content-digest');
   }
@@ -267,14 +244,7 @@ export class RepositoryClient {
       replayable: true,
     });
     if (start.statusCode !== 202)
-      throw await responseError(
-        this.#o.authorizer.secrets(),
-        this.origin.host,
-        start,
-        `start upload ${digest}`.trim(),
-        'POST',
-        'upload',
-      );
+      throw await this.#refusal(start, `start upload ${digest}`.trim(), 'POST', 'upload');
     await start.body.dump();
     return uploadUrl(start, digest);
   }
@@ -282,16 +252,8 @@ export class RepositoryClient {
   /** GET /v2/ for login: the one place a ping is the request itself. */
   async checkLogin(): Promise<void> {
     const response = await this.#send(this.origin, { method: 'GET', path: '/v2/', scopes: [] });
+    if (response.statusCode !== 200) throw await this.#refusal(response, 'GET /v2/', 'GET', 'ping');
     await response.body.dump();
-    if (response.statusCode !== 200)
-      throw await responseError(
-        this.#o.authorizer.secrets(),
-        this.origin.host,
-        response,
-        'GET /v2/',
-        'GET',
-        'ping',
-      );
   }
 
   #path(suffix: string): string {
@@ -314,6 +276,17 @@ export class RepositoryClient {
   }
 
   /** A pull-side read: mirrors first; a failing mirror falls back to the next, the origin's answer is final. */
+  /** The registry's refusal as a typed error, its text masked for every credential this client holds. */
+  #refusal(
+    response: RegistryResponse,
+    what: string,
+    method: Method,
+    resource: RegistryResource,
+    host: string = this.origin.host,
+  ): Promise<RegistryResponseError> {
+    return responseError(this.#o.authorizer.secrets(), host, response, what, method, resource);
+  }
+
   async #read(
     method: Method,
     resource: RegistryResource,
@@ -337,15 +310,7 @@ export class RepositoryClient {
           ...(last && retried ? {} : { replayable: false }),
         });
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
-        if (last)
-          throw await responseError(
-            this.#o.authorizer.secrets(),
-            endpoint.host,
-            response,
-            `${method} ${suffix}`,
-            method,
-            resource,
-          );
+        if (last) throw await this.#refusal(response, `${method} ${suffix}`, method, resource, endpoint.host);
         if (response.statusCode >= 500) this.#downMirrors.add(endpoint);
         await response.body.dump();
       } catch (err) {
