@@ -54,7 +54,20 @@ export type WarningFault = FaultMatch & { type: 'warning'; text: string };
  */
 export type RangeFault = FaultMatch & { type: 'ignore-range' };
 
-export type Fault = StatusFault | BodyFault | WarningFault | RangeFault;
+/**
+ * revoke-token: the bearer token of the matching request is revoked from then on: it, and every later request of any
+ * kind carrying the same token, reaches the registry with the token's signature spoiled, so the registry itself
+ * refuses it with its own 401 and challenge (`error="invalid_token"`). Only requests carrying a Bearer count.
+ */
+export type RevokeFault = FaultMatch & { type: 'revoke-token' };
+
+/**
+ * hold: the registry's answer reaches the client `ms` late (a slow registry or proxy); with `status`, only answers
+ * with that status count (e.g. the second 401 arrives after the client renewed its token).
+ */
+export type HoldFault = FaultMatch & { type: 'hold'; ms: number; status?: number };
+
+export type Fault = StatusFault | BodyFault | WarningFault | RangeFault | RevokeFault | HoldFault;
 
 export interface RequestFacts {
   kind: RequestKind;
@@ -104,6 +117,10 @@ export function describeFault(fault: Fault): string {
       return 'warning';
     case 'ignore-range':
       return 'ignore-range';
+    case 'revoke-token':
+      return 'revoke-token';
+    case 'hold':
+      return `hold:${fault.ms}`;
   }
 }
 

@@ -21,8 +21,10 @@ import {
   classify,
   describeFault,
   type Fault,
+  type HoldFault,
   type RangeFault,
   type RequestKind,
+  type RevokeFault,
   type StatusFault,
   statusFaultBody,
 } from './front-faults.ts';
@@ -34,8 +36,10 @@ export type {
   BodyFault,
   Fault,
   FaultMatch,
+  HoldFault,
   RangeFault,
   RequestKind,
+  RevokeFault,
   StatusFault,
   WarningFault,
 } from './front-faults.ts';
@@ -130,6 +134,8 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   const agent = new Agent({ keepAlive: true });
   let mode: FrontMode = options.mode ?? 'passthrough';
   let faults = (options.faults ?? []).map((fault) => new ArmedFault(fault));
+  /** sha256 of the bearer tokens a revoke-token fault revoked; cleared with the faults. */
+  let revoked = new Set<string>();
   let records: FrontRecord[] = [];
   let seq = 0;
   let redirectTarget: RedirectTarget | undefined;
@@ -235,6 +241,20 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       delete headers['range'];
       record.faults.push(describeFault(rangeFault.fault));
     }
+    const bearer = /^Bearer ([^.\s]+\.[^.\s]+\.)(\S)(\S*)$/i.exec(req.headers.authorization ?? '');
+    if (bearer) {
+      // Kept as a hash: the front holds no credential.
+      const token = authSeen(req.headers.authorization).sha256 ?? '';
+      const revoking = matching
+        .filter((f): f is ArmedFault & { fault: RevokeFault } => f.fault.type === 'revoke-token')
+        .filter((f) => f.take())[0];
+      if (revoking) revoked.add(token);
+      if (revoked.has(token)) {
+        // Another first character of the signature: still a well-formed JWT, no longer one the registry trusts.
+        headers['authorization'] = `Bearer ${bearer[1]}${bearer[2] === 'A' ? 'B' : 'A'}${bearer[3]}`;
+        record.faults.push('revoke-token');
+      }
+    }
     const upstreamReq = httpRequest(new URL(url.pathname + url.search, target), { method, headers, agent });
     req.pipe(upstreamReq);
     res.once('close', () => {
@@ -280,6 +300,14 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       });
     }
 
+    const hold = matching
+      .filter((f): f is ArmedFault & { fault: HoldFault } => f.fault.type === 'hold')
+      .filter((f) => f.fault.status === undefined || f.fault.status === status)
+      .filter((f) => f.take())[0];
+    if (hold) {
+      record.faults.push(describeFault(hold.fault));
+      await sleep(hold.fault.ms);
+    }
     for (const armed of matching) {
       if (armed.fault.type !== 'warning' || !armed.take()) continue;
       headers['warning'] = [...(headers['warning'] ?? []), `299 - "${armed.fault.text}"`];
@@ -292,6 +320,8 @@ export async function startFront(options: FrontOptions): Promise<Front> {
             f.fault.type !== 'status' &&
             f.fault.type !== 'warning' &&
             f.fault.type !== 'ignore-range' &&
+            f.fault.type !== 'revoke-token' &&
+            f.fault.type !== 'hold' &&
             f.take(),
         )
       : [];
@@ -371,6 +401,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     },
     async setFaults(next) {
       faults = next.map((fault) => new ArmedFault(fault));
+      revoked = new Set();
       if (faults.some((f) => f.fault.type === 'redirect')) await ensureRedirectTarget();
     },
     get redirectTarget() {

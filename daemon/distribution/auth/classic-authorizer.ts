@@ -82,12 +82,16 @@ export class ClassicAuthorizer implements Authorizer {
     }
   }
 
-  async challenged(request: AuthRequest, lines: string[]): Promise<void> {
+  async challenged(request: AuthRequest, lines: string[], refused?: string): Promise<void> {
     const { endpoint } = request;
     const challenges = parseWwwAuthenticate(lines);
     const bearer = bearerParams(challenges);
     if (bearer) {
       const seen = this.#o.memory.remember(endpoint, lines) as BearerChallenge;
+      // Renewed since this request was sent (another request met the same expiry first): the retry takes the new
+      // token, so a token expiring under many requests in flight costs one token request, not one per request.
+      const current = this.#o.tokens.peek(this.#key(endpoint, seen, request.scopes));
+      if (refused !== undefined && current !== undefined && refused !== `Bearer ${current.token}`) return;
       // Registries may name another repository or more actions than the request needs (Artifactory, nvcr.io):
       // ask for both, and file the token under the request's own scope too, so the next request finds it.
       const wanted = mergeScopes(request.scopes, parseScopes(bearer.scope ?? []));

@@ -56,6 +56,32 @@ export class ForwardingAuthorizer implements Authorizer {
 
   async authorization({ endpoint, repository }: AuthRequest): Promise<string | undefined> {
     await this.#renewIfDue(endpoint, repository);
+    return this.#current(endpoint);
+  }
+
+  async challenged({ endpoint, repository }: AuthRequest, lines: string[], refused?: string): Promise<void> {
+    try {
+      this.#memory.remember(endpoint, lines);
+    } catch {
+      // A realm the daemon's policy refuses is not remembered; the client judges the challenge itself.
+    }
+    // Answered since this request was sent (another request's challenge, a renewal): the retry carries the answer,
+    // so requests in flight when a token expires cost the client one question, not one each.
+    if (refused !== undefined && refused !== this.#current(endpoint)) return;
+    if (this.#channel?.streaming && lines.length > 0) {
+      await this.#ask(this.#channel, endpoint.host, repository, lines, false);
+      return;
+    }
+    throw new ForwardedChallengeError(
+      endpoint.host,
+      repository,
+      lines,
+      authChallengeMessage(endpoint.host, repository, lines.length > 0),
+    );
+  }
+
+  /** What goes to `endpoint` now: only what the client gave for that very origin. */
+  #current(endpoint: Endpoint): string | undefined {
     const mine = endpoint.origin === this.#credentialOrigin;
     // A per-host token goes to the registry's own origin, or to an origin that challenged for it (a redirect
     // target the client answered for); never to the same host reached over another scheme.
@@ -67,24 +93,6 @@ export class ForwardingAuthorizer implements Authorizer {
     // Basic credentials only go to an origin that asked for Basic: never offered blind.
     if (basic && this.#memory.get(endpoint)?.scheme === 'basic') return basicHeader(basic);
     return undefined;
-  }
-
-  async challenged({ endpoint, repository }: AuthRequest, lines: string[]): Promise<void> {
-    try {
-      this.#memory.remember(endpoint, lines);
-    } catch {
-      // A realm the daemon's policy refuses is not remembered; the client judges the challenge itself.
-    }
-    if (this.#channel?.streaming && lines.length > 0) {
-      await this.#ask(this.#channel, endpoint.host, repository, lines, false);
-      return;
-    }
-    throw new ForwardedChallengeError(
-      endpoint.host,
-      repository,
-      lines,
-      authChallengeMessage(endpoint.host, repository, lines.length > 0),
-    );
   }
 
   /** Asks for a renewal when the host's token is in its renewal window, repeating the origin's last challenge. */

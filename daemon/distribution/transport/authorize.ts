@@ -15,5 +15,5 @@ export const authorize: Part = (next) => async (exchange) => {
   delete headers['authorization'];
   if (authorization) headers['authorization'] = authorization;
   const response = await next({ ...exchange, headers });
-  return Object.assign(response, { authorized: authorization !== undefined });
+  return Object.assign(response, { authorization });
 };

@@ -21,7 +21,7 @@ export const challenge: Part = (next) => async (exchange) => {
     ...(exchange.signal ? { signal: exchange.signal } : {}),
   };
   await authorizer
-    .challenged(auth, challengeLines(first.headers['www-authenticate']))
+    .challenged(auth, challengeLines(first.headers['www-authenticate']), first.authorization)
     .catch((error: unknown) => {
       // Go's client fails inside the round trip, so dockerd names the request: `Head "url": no basic auth …`.
       throw error instanceof RegistryUnauthorizedError ? error.at(request.method, first.url) : error;

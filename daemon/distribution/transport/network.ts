@@ -62,7 +62,7 @@ export class Network {
       .catch((error: unknown) => {
         throw exchange.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
       });
-    return Object.assign(response, { url, authorized: false });
+    return Object.assign(response, { url, authorization: undefined });
   };
 
   async close(): Promise<void> {

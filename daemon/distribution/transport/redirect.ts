@@ -40,7 +40,7 @@ async function checkTarget(
   const refuse = (reason: string) => new RedirectRefusedError(registry, target, reason);
   if (target.protocol !== 'https:' && target.protocol !== 'http:') throw refuse('not http or https');
   if (target.username !== '' || target.password !== '') throw refuse('the target embeds credentials');
-  if (from.protocol === 'https:' && target.protocol === 'http:' && response.authorized) {
+  if (from.protocol === 'https:' && target.protocol === 'http:' && response.authorization !== undefined) {
     throw refuse('https to plain http after a credential was sent');
   }
   for (const address of await addressesOf(target.hostname)) {

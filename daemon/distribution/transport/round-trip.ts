@@ -41,8 +41,11 @@ export interface Exchange {
 export type RegistryResponse = Dispatcher.ResponseData & {
   /** The URL that answered (after redirects). */
   url: URL;
-  /** Whether the request that got this answer carried an Authorization header. */
-  authorized: boolean;
+  /**
+   * The Authorization the request that got this answer carried, if any: the credential a 401 refused, so an answer
+   * that came meanwhile is not asked for again.
+   */
+  authorization: string | undefined;
 };
 
 export type RoundTrip = (exchange: Exchange) => Promise<RegistryResponse>;

@@ -33,6 +33,18 @@ class FakeChannel implements ChallengeChannel {
   }
 }
 
+/** An authorizer holding the token 'old' whose channel answers tok1, tok2, … */
+function answeringWithNewTokens() {
+  const channel = new FakeChannel((n) => ({ auth: { serveraddress: HOST, registrytoken: `tok${n}` } }));
+  const authorizer = new ForwardingAuthorizer(
+    { registrytoken: 'old' },
+    ORIGIN,
+    new ChallengeMemory(),
+    channel,
+  );
+  return { channel, authorizer };
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -50,13 +62,7 @@ describe('ForwardingAuthorizer', () => {
   });
 
   it('asks in the stream once streaming, and authorizes the retry with the answer', async () => {
-    const channel = new FakeChannel((n) => ({ auth: { serveraddress: HOST, registrytoken: `tok${n}` } }));
-    const authorizer = new ForwardingAuthorizer(
-      { registrytoken: 'old' },
-      ORIGIN,
-      new ChallengeMemory(),
-      channel,
-    );
+    const { channel, authorizer } = answeringWithNewTokens();
     expect(await authorizer.authorization(request)).toBe('Bearer old');
     await authorizer.challenged(request, LINES);
     expect(channel.asked).toEqual([{ registry: HOST, repository: 'small', lines: LINES, renewal: false }]);
@@ -67,6 +73,18 @@ describe('ForwardingAuthorizer', () => {
       endpoint: { host: 'cdn.example', origin: 'https://cdn.example', secure: true },
     };
     expect(await authorizer.authorization(other)).toBeUndefined();
+  });
+
+  it('answers a refusal of a credential it has replaced since with the new one, without asking again', async () => {
+    const { channel, authorizer } = answeringWithNewTokens();
+    // Two requests went out with the old token; the first refusal is asked, the late one takes its answer.
+    await authorizer.challenged(request, LINES, 'Bearer old');
+    await authorizer.challenged(request, LINES, 'Bearer old');
+    expect(channel.asked).toHaveLength(1);
+    expect(await authorizer.authorization(request)).toBe('Bearer tok1');
+    // A refusal of the current answer is asked again.
+    await authorizer.challenged(request, LINES, 'Bearer tok1');
+    expect(channel.asked).toHaveLength(2);
   });
 
   it('renews an answer with an expiry on the first request in the last quarter of its life', async () => {

@@ -17,7 +17,7 @@ function fakeNetwork(answers: Record<string, { status: number; location?: string
       headers,
       body: { dump: async () => {}, text: async () => '' },
       url: x.url,
-      authorized: false,
+      authorization: undefined,
     } as unknown as RegistryResponse;
   };
   return { sent, roundTrip };
@@ -64,7 +64,10 @@ describe('redirect targets', () => {
     const transport = new RegistryTransport({
       network: async (x) => {
         const response = await network.roundTrip(x);
-        return Object.assign(response, { authorized: x.headers['authorization'] !== undefined });
+        const authorization = x.headers['authorization'];
+        return Object.assign(response, {
+          authorization: typeof authorization === 'string' ? authorization : undefined,
+        });
       },
     });
     const outcome = await transport
