@@ -33,13 +33,11 @@ let tokens: TokenServer;
 let registry: Registry;
 let front: Front;
 let layer: LayerInfo;
-let manifestBytes: number;
 let daemon: TestDaemon | undefined;
 
 beforeAll(async () => {
   const image = await buildImage({ layers: [LAYER_BYTES], seed: 48 }, { tag: '1' });
   layer = image.images[0]!.layers[0]!;
-  manifestBytes = image.size;
   tokens = await startTokenServer({ users: { [USER.username]: USER.password } });
   registry = await startRegistry({ auth: 'token', tokenServer: tokens });
   await pushImage({ layoutDir: image.layoutDir, tag: '1', dest: `${registry.host}/${REPO}:1`, creds: USER });
@@ -69,15 +67,16 @@ afterAll(async () => {
 const throttled: Fault = { type: 'slow', bytesPerSecond: BYTES_PER_SECOND };
 
 /**
- * Tokens that live TOKEN_SECONDS, a layer behind the rate cap, and a manifest that trickles for a second, so the
- * layer's ranges start 1 s, 1.5 s and 2 s after the first token: the last ones after it expired, whatever its life.
+ * Tokens that live TOKEN_SECONDS, and the layer behind the rate cap, its first range request reaching the registry
+ * after the first token expired whatever its life (a slow way there); the ranges split off later meet the
+ * renewed tokens' expiries as they come.
  */
 async function shortLivedTokens(): Promise<void> {
   tokens.setTokenLifetime(TOKEN_SECONDS);
   tokens.setExpiresIn(TOKEN_SECONDS);
   await front.setFaults([
     { ...throttled, pathIncludes: layer.digest },
-    { type: 'slow', kind: 'manifest', bytesPerSecond: manifestBytes },
+    { type: 'hold', pathIncludes: layer.digest, nth: 1, ms: TOKEN_SECONDS * 1000 + 200 },
   ]);
 }
 
@@ -220,8 +219,11 @@ describe('a large layer in parallel ranges through tokens that expire mid-pull',
       expect(run.streams).toBe(1);
       expect(run.answers).toBeGreaterThan(1);
       if (!renewBeforeExpiry) expect(gets.filter((r) => r.status === 401).length).toBeGreaterThan(0);
-      // One question per renewal and per token the registry refused, so at most one per expiry.
-      expect(run.answers).toBe(1 + run.renewals + refusedTokens().size);
+      // The first question, then one per token the registry refused, however many requests it refused it on; a
+      // renewal ahead of expiry replaces a token before (or instead of) its refusal. So at most one per expiry.
+      const perToken = 1 + run.renewals + refusedTokens().size;
+      if (renewBeforeExpiry) expect(run.answers).toBeLessThanOrEqual(perToken);
+      else expect(run.answers).toBe(perToken);
       expect(run.answers).toBeLessThanOrEqual(1 + expiriesWithin(ms));
       // The handler fetched a fresh token for each answer, and nothing else asked the token server.
       expect(tokens.log().length).toBe(run.answers);
@@ -282,12 +284,12 @@ describe('a token the registry refuses for one range while the others run', () =
 });
 
 describe('a refusal that reaches the daemon after it renewed the token', () => {
-  // The config and the layer are asked for at once with the first token, revoked by then; the registry's second
-  // refusal comes HOLD_MS late, when the first one has been answered with a new token already.
+  // The config and the layer are asked for at once with the first token, which the first of them revokes; the
+  // second reaches the registry HOLD_MS late, so its refusal comes when the first was answered with a new token.
   const lateSecondRefusal = (): Fault[] => [
     { ...throttled, pathIncludes: layer.digest },
+    { type: 'hold', kind: 'blob', nth: 2, ms: HOLD_MS },
     { type: 'revoke-token', kind: 'blob', nth: 1 },
-    { type: 'hold', kind: 'blob', status: 401, nth: 2, ms: HOLD_MS },
   ];
 
   function expectOneTokenRefusedTwice(): void {

@@ -62,10 +62,10 @@ export type RangeFault = FaultMatch & { type: 'ignore-range' };
 export type RevokeFault = FaultMatch & { type: 'revoke-token' };
 
 /**
- * hold: the registry's answer reaches the client `ms` late (a slow registry or proxy); with `status`, only answers
- * with that status count (e.g. the second 401 arrives after the client renewed its token).
+ * hold: the request reaches the registry `ms` late (a slow link or proxy on the way), so the registry judges its
+ * token then: a token that expired or was revoked meanwhile is refused, and the refusal comes that late.
  */
-export type HoldFault = FaultMatch & { type: 'hold'; ms: number; status?: number };
+export type HoldFault = FaultMatch & { type: 'hold'; ms: number };
 
 export type Fault = StatusFault | BodyFault | WarningFault | RangeFault | RevokeFault | HoldFault;
 

@@ -232,6 +232,13 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       return;
     }
 
+    const hold = matching
+      .filter((f): f is ArmedFault & { fault: HoldFault } => f.fault.type === 'hold')
+      .filter((f) => f.take())[0];
+    if (hold) {
+      record.faults.push(describeFault(hold.fault));
+      await sleep(hold.fault.ms);
+    }
     const headers = forwardHeaders(req.headers, target.host);
     const rangeFault = matching
       .filter((f): f is ArmedFault & { fault: RangeFault } => f.fault.type === 'ignore-range')
@@ -300,14 +307,6 @@ export async function startFront(options: FrontOptions): Promise<Front> {
       });
     }
 
-    const hold = matching
-      .filter((f): f is ArmedFault & { fault: HoldFault } => f.fault.type === 'hold')
-      .filter((f) => f.fault.status === undefined || f.fault.status === status)
-      .filter((f) => f.take())[0];
-    if (hold) {
-      record.faults.push(describeFault(hold.fault));
-      await sleep(hold.fault.ms);
-    }
     for (const armed of matching) {
       if (armed.fault.type !== 'warning' || !armed.take()) continue;
       headers['warning'] = [...(headers['warning'] ?? []), `299 - "${armed.fault.text}"`];
