@@ -316,6 +316,9 @@ class RangedDownload {
       this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
       return;
     }
+    // The step paid: it is judged once. A later slow-down is no news about it, and by then its ranges hold more than
+    // a probe's bytes, which giving them back would fetch again.
+    this.#lastGrowth = [];
     const left = this.#ingest.size - this.#present();
     if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
     this.#lastPerConnection = perConnection;

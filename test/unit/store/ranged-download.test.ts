@@ -21,16 +21,24 @@ interface Served {
   bytes: number;
 }
 
+/** From `afterMs` on, the connections opened before then run at `rate` of the cap (their route got congested). */
+interface Dip {
+  afterMs: number;
+  rate: number;
+}
+
 /**
  * A registry serving `bytes` at `bytesPerSecond`, per connection or shared by all of them. Every range it was asked
  * for is recorded with the bytes it sent.
  */
-function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolean) {
+function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolean, dip?: Dip) {
   const served: Served[] = [];
   let sharedFree = 0;
+  const began = performance.now();
   const openRange: OpenRange = async (start, end, signal) => {
     const record: Served = { start, end, bytes: 0 };
     served.push(record);
+    const opened = performance.now() - began;
     let at = start;
     let free = 0;
     let timer: NodeJS.Timeout | undefined;
@@ -43,7 +51,9 @@ function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolea
         const chunk = bytes.subarray(at, Math.min(at + CHUNK, end));
         const now = performance.now();
         const slot = Math.max(now, shared ? sharedFree : free);
-        const ready = slot + (chunk.byteLength / bytesPerSecond) * 1000;
+        const dipped = dip !== undefined && opened < dip.afterMs && now - began >= dip.afterMs;
+        const rate = dipped ? bytesPerSecond * dip.rate : bytesPerSecond;
+        const ready = slot + (chunk.byteLength / rate) * 1000;
         if (shared) sharedFree = ready;
         else free = ready;
         timer = setTimeout(() => {
@@ -63,10 +73,10 @@ function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolea
   return { openRange, served };
 }
 
-async function fetchInRanges(size: number, bytesPerSecond: number, shared: boolean) {
+async function fetchInRanges(size: number, bytesPerSecond: number, shared: boolean, dip?: Dip) {
   const store = await ContentStore.open(await tempRoot());
   const expected = blob(size, 5);
-  const registry = throttledRegistry(expected.bytes, bytesPerSecond, shared);
+  const registry = throttledRegistry(expected.bytes, bytesPerSecond, shared, dip);
   const plain = () => Promise.reject(new Error('the plain request is not expected'));
   try {
     const result = await store.fetchBlob(expected, plain, { openRange: registry.openRange });
@@ -98,5 +108,14 @@ describe('fetching a blob in ranges', () => {
     // The first connection took the second half back and carried the blob to its end.
     expect(served[0]?.bytes).toBe(size);
     expect(transferred).toBeLessThan(size * 1.25);
+  });
+
+  it('keeps a growth step that paid when the connections slow down later', async () => {
+    // 2 connections at 0.5 s, 4 at 1 s, the step judged and kept at 1.5 s; the first two slow down at 2 s. Ranges
+    // that have run for a second by then hold their bytes: giving them back would fetch those bytes again.
+    const size = 24 * MIB;
+    const { served } = await fetchInRanges(size, 4 * MIB, false, { afterMs: 2000, rate: 0.3 });
+    expect(served.length).toBeGreaterThanOrEqual(4);
+    expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size + 2 * MIB);
   });
 });
