@@ -4,6 +4,7 @@
 // `open`, resuming from the partial the leader left.
 import type { Readable } from 'node:stream';
 import { untilAborted } from '../../protocol/abort.ts';
+import { ConnectionGrowth } from './connection-growth.ts';
 import { parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -68,6 +69,7 @@ export class BlobFetcher {
   readonly #openIngest: OpenIngest;
   readonly #layout: DataRootLayout;
   readonly #flights = new Map<string, Flight>();
+  readonly #growth = new ConnectionGrowth();
 
   constructor(openIngest: OpenIngest, layout: DataRootLayout) {
     this.#openIngest = openIngest;
@@ -148,14 +150,20 @@ export class BlobFetcher {
           const source = await this.#alignBody(ingest, body);
           resumedFrom = ingest.offset;
           let last = ingest.offset;
-          await ingest.write(source, {
-            signal,
-            onProgress: (current) => {
-              transferred += current - last;
-              last = current;
-              progress(current);
-            },
-          });
+          const transfer = this.#growth.track();
+          try {
+            await ingest.write(source, {
+              signal,
+              onProgress: (current) => {
+                transferred += current - last;
+                transfer.count(current - last);
+                last = current;
+                progress(current);
+              },
+            });
+          } finally {
+            transfer.close();
+          }
           if (!ingest.complete) throw new IncompleteBlobError(digest, size, ingest.offset);
         }
         await ingest.commit();
@@ -183,7 +191,11 @@ export class BlobFetcher {
       return 0;
     }
     try {
-      return await downloadInRanges(ingest, this.#layout, openRange, { signal, onProgress: progress });
+      return await downloadInRanges(ingest, this.#layout, openRange, {
+        growth: this.#growth,
+        signal,
+        onProgress: progress,
+      });
     } catch (error) {
       // The registry does not answer ranges of this blob: one plain request from where the partial is.
       if (error instanceof RangeIgnoredError) return 0;

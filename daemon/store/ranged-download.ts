@@ -2,11 +2,11 @@
 // 1. The first request asks for the whole missing range. Only when the registry answers 206 with Accept-Ranges, and
 //    only while the rest would take over a second at the rate seen, is a range split in two and the second half
 //    asked for on another connection.
-// 2. Connections double while the ones already running keep their rate when others join (the cap is per
-//    connection). Once they slow down, the bottleneck is shared (the link, the registry, our CPU): the connections
-//    of that last step are closed and their ranges given back to the ones before them, whose responses still carry
-//    those bytes, so a wrong guess costs one probe's bytes. A finished connection takes half of the largest range
-//    left, so the last range does not run alone.
+// 2. Connections double while each step adds to the rate of all blob transfers in the process (the cap is per
+//    connection; see connection-growth.ts, which judges one step at a time for the whole process). A step that adds
+//    too little found a shared bottleneck (the link, the registry, our CPU): its connections are closed and their
+//    ranges given back to the ones before them, whose responses still carry those bytes, so a wrong guess costs one
+//    probe's bytes. A finished connection takes half of the largest range left, so the last range does not run alone.
 // 3. The partial (the ingest) takes the blob in order and hashes it as it comes. A later range waits in a part file
 //    beside it (`<hex>.part-<start>`) and is appended to the partial once the partial reaches it: one digest over the
 //    bytes in order, verified before the blob gets its name.
@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
+import type { ConnectionGrowth, GrowthTrial, Transfer } from './connection-growth.ts';
 import { parseDigest } from './digest.ts';
 import { DigestMismatchError, SizeMismatchError, StoreError } from './errors.ts';
 import { type Ingest, removeFile, writeAll } from './ingest.ts';
@@ -63,8 +64,6 @@ export const RANGED_MIN_BYTES = 16 * 1024 * 1024;
 const MIN_PART_BYTES = 4 * 1024 * 1024;
 const MAX_CONNECTIONS = 8;
 const PROBE_MS = 250;
-/** Running connections that keep this share of their rate when others join say more connections pay. */
-const KEPT_RATE = 0.7;
 const WORTH_SPLITTING_MS = 1000;
 const PART_BATCH_BYTES = 1 << 20;
 
@@ -91,6 +90,8 @@ interface Range {
 }
 
 export interface RangedDownloadOptions {
+  /** The process's judge of whether more connections pay, shared by all downloads. */
+  growth: ConnectionGrowth;
   signal?: AbortSignal;
   /** Bytes of the blob received so far, in all ranges. */
   onProgress?: (bytes: number) => void;
@@ -110,7 +111,7 @@ export async function downloadInRanges(
   ingest: Ingest,
   layout: DataRootLayout,
   openRange: OpenRange,
-  options: RangedDownloadOptions = {},
+  options: RangedDownloadOptions,
 ): Promise<number> {
   const download = new RangedDownload(ingest, layout, openRange, options);
   try {
@@ -134,6 +135,7 @@ class RangedDownload {
   readonly #layout: DataRootLayout;
   readonly #openRange: OpenRange;
   readonly #onProgress: ((bytes: number) => void) | undefined;
+  readonly #growth: ConnectionGrowth;
   readonly #abort = new AbortController();
   readonly #ranges: Range[] = [];
   #failure: unknown;
@@ -142,13 +144,15 @@ class RangedDownload {
   #growing = true;
   #target = 1;
   readonly #running = new Set<Range>();
-  /** The rate of one connection before the last growth. */
-  #lastPerConnection: number | undefined;
+  /** The growth step waiting for its verdict. */
+  #trial: GrowthTrial | undefined;
   /** The ranges the last growth split off. */
   #lastGrowth: Range[] = [];
   /** Ranges given back, whose part files go once their connections stopped. */
   readonly #retired: Promise<void>[] = [];
   #windowStart = performance.now();
+  /** The process's byte count at the window's start. */
+  #windowStartBytes: number;
 
   constructor(ingest: Ingest, layout: DataRootLayout, openRange: OpenRange, options: RangedDownloadOptions) {
     this.#ingest = ingest;
@@ -156,6 +160,8 @@ class RangedDownload {
     this.#layout = layout;
     this.#openRange = openRange;
     this.#onProgress = options.onProgress;
+    this.#growth = options.growth;
+    this.#windowStartBytes = this.#growth.bytes;
     const { signal } = options;
     if (signal) {
       signal.throwIfAborted();
@@ -178,6 +184,7 @@ class RangedDownload {
     } finally {
       clearInterval(timer);
       this.#growing = false;
+      if (this.#trial) this.#growth.abandon(this.#trial);
       // Every connection must have written what it received before the caller closes the ingest or retries.
       await Promise.allSettled(this.#ranges.map((range) => range.done));
       this.#abort.abort();
@@ -248,17 +255,19 @@ class RangedDownload {
 
   #start(range: Range): void {
     this.#running.add(range);
-    range.done = this.#fetch(range)
+    const transfer = this.#growth.track();
+    range.done = this.#fetch(range, transfer)
       .catch((error: unknown) => {
         if (!range.merged) this.#fail(error);
       })
       .finally(() => {
+        transfer.close();
         this.#running.delete(range);
         this.#fill();
       });
   }
 
-  async #fetch(range: Range): Promise<void> {
+  async #fetch(range: Range, transfer: Transfer): Promise<void> {
     const asked = range.received;
     range.requestEnd = range.end;
     const signal = AbortSignal.any([this.#abort.signal, range.cancel.signal]);
@@ -276,6 +285,7 @@ class RangedDownload {
         range.windowBytes += bytes;
         range.received += bytes;
         this.#transferred += bytes;
+        transfer.count(bytes);
         this.#onProgress?.(this.#present());
       },
     );
@@ -289,42 +299,59 @@ class RangedDownload {
 
   /**
    * Every PROBE_MS: more connections while they pay. A growth step is judged on the first window through which all
-   * its connections were streaming, by the rate of the connections that ran before it.
+   * its connections were streaming, by the rate of every blob transfer in the process (see connection-growth.ts).
    */
   #probe(): void {
     const now = performance.now();
     const window = now - this.#windowStart;
     const windowStart = this.#windowStart;
     this.#windowStart = now;
+    const all = (this.#growth.bytes - this.#windowStartBytes) / window;
+    this.#windowStartBytes = this.#growth.bytes;
     const bytes = new Map<Range, number>();
     for (const range of this.#ranges) {
       bytes.set(range, range.windowBytes);
       range.windowBytes = 0;
     }
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
-    if (!this.#growing || !this.#rangeable || total === 0) return;
-    const flowing = (r: Range, since: number) => r.firstByteAt !== undefined && r.firstByteAt <= since;
-    // Judged only on a window all running connections streamed through: a connection's start is not its rate.
-    if (this.#lastGrowth.some((r) => this.#running.has(r) && !flowing(r, windowStart))) return;
-    const before = [...this.#running].filter((r) => !this.#lastGrowth.includes(r) && flowing(r, windowStart));
-    if (before.length === 0) return;
-    const perConnection = before.reduce((sum, r) => sum + (bytes.get(r) ?? 0), 0) / before.length / window;
-    const last = this.#lastPerConnection;
-    if (last !== undefined && perConnection < last * KEPT_RATE) {
-      this.#growing = false;
-      this.#unsplit(this.#lastGrowth);
-      this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
-      return;
+    if (!this.#growing || !this.#rangeable) return;
+    // Rates only count over a window every transfer streamed through: a connection's start is not its rate.
+    const steady = this.#growth.steadySince(windowStart);
+    const trial = this.#trial;
+    if (trial) {
+      if (!steady) {
+        if (this.#growth.expired(trial)) this.#stopGrowing();
+        return;
+      }
+      this.#trial = undefined;
+      if (!this.#growth.judge(trial, all)) {
+        this.#stopGrowing();
+        return;
+      }
     }
-    // The step paid: it is judged once. A later slow-down is no news about it, and by then its ranges hold more than
-    // a probe's bytes, which giving them back would fetch again.
-    this.#lastGrowth = [];
+    const flowingNow = [...this.#running].filter(
+      (r) => r.firstByteAt !== undefined && r.firstByteAt <= windowStart,
+    );
+    if (!steady || total === 0 || flowingNow.length === 0 || !this.#growth.canBegin) return;
     const left = this.#ingest.size - this.#present();
     if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
-    this.#lastPerConnection = perConnection;
-    this.#target = Math.min(MAX_CONNECTIONS, this.#target * 2);
+    const perConnection =
+      flowingNow.reduce((sum, r) => sum + (bytes.get(r) ?? 0), 0) / flowingNow.length / window;
+    const target = this.#target;
+    this.#target = Math.min(MAX_CONNECTIONS, target * 2);
     this.#lastGrowth = [];
     this.#fill(this.#lastGrowth);
+    if (this.#lastGrowth.length > 0)
+      this.#trial = this.#growth.begin(all, perConnection, this.#lastGrowth.length);
+    else this.#target = target;
+  }
+
+  /** The last growth did not pay: its ranges go back, and this download keeps the connections it has. */
+  #stopGrowing(): void {
+    this.#trial = undefined;
+    this.#growing = false;
+    this.#unsplit(this.#lastGrowth);
+    this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
   }
 
   /** Gives each range back to the one before it when that one's response still carries its bytes. */

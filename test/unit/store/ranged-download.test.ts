@@ -1,5 +1,5 @@
-// The ranged download's controller against two registries in process: one that caps each connection (more
-// connections pay) and one whose bandwidth all connections share (they do not: the split is given back).
+// The ranged download's controller against registries in process: one that caps each connection (more connections
+// pay) and one whose bandwidth all connections share, of one blob or of several (they do not: the split is given back).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,13 +27,17 @@ interface Dip {
   rate: number;
 }
 
+/** When a bandwidth all connections share is free again (performance.now()). */
+interface Bottleneck {
+  free: number;
+}
+
 /**
- * A registry serving `bytes` at `bytesPerSecond`, per connection or shared by all of them. Every range it was asked
- * for is recorded with the bytes it sent.
+ * A registry serving `bytes` at `bytesPerSecond`, per connection, or shared by all connections through `shared`.
+ * Every range it was asked for is recorded with the bytes it sent.
  */
-function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolean, dip?: Dip) {
+function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared?: Bottleneck, dip?: Dip) {
   const served: Served[] = [];
-  let sharedFree = 0;
   const began = performance.now();
   const openRange: OpenRange = async (start, end, signal) => {
     const record: Served = { start, end, bytes: 0 };
@@ -50,11 +54,11 @@ function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolea
         }
         const chunk = bytes.subarray(at, Math.min(at + CHUNK, end));
         const now = performance.now();
-        const slot = Math.max(now, shared ? sharedFree : free);
+        const slot = Math.max(now, shared ? shared.free : free);
         const dipped = dip !== undefined && opened < dip.afterMs && now - began >= dip.afterMs;
         const rate = dipped ? bytesPerSecond * dip.rate : bytesPerSecond;
         const ready = slot + (chunk.byteLength / rate) * 1000;
-        if (shared) sharedFree = ready;
+        if (shared) shared.free = ready;
         else free = ready;
         timer = setTimeout(() => {
           at += chunk.byteLength;
@@ -73,26 +77,46 @@ function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared: boolea
   return { openRange, served };
 }
 
-async function fetchInRanges(size: number, bytesPerSecond: number, shared: boolean, dip?: Dip) {
+/** Fetches blobs of `sizes` at once into one store, each from its own registry; the ranges each was asked for. */
+async function fetchAllInRanges(sizes: number[], bytesPerSecond: number, shared?: Bottleneck, dip?: Dip) {
   const store = await ContentStore.open(await tempRoot());
-  const expected = blob(size, 5);
-  const registry = throttledRegistry(expected.bytes, bytesPerSecond, shared, dip);
   const plain = () => Promise.reject(new Error('the plain request is not expected'));
   try {
-    const result = await store.fetchBlob(expected, plain, { openRange: registry.openRange });
-    expect(result.status).toBe('fetched');
-    expect(await store.has(expected.digest)).toBe(true);
+    const fetched = await Promise.all(
+      sizes.map(async (size, i) => {
+        const expected = blob(size, 5 + i);
+        const registry = throttledRegistry(expected.bytes, bytesPerSecond, shared, dip);
+        const result = await store.fetchBlob(expected, plain, { openRange: registry.openRange });
+        expect(result.status).toBe('fetched');
+        expect(await store.has(expected.digest)).toBe(true);
+        return { served: registry.served, transferred: result.transferred };
+      }),
+    );
     expect(await readdir(join(store.root, 'oci', 'ingest'))).toEqual([]);
-    return { served: registry.served, transferred: result.transferred };
+    return fetched;
   } finally {
     await store.close();
   }
 }
 
+async function fetchInRanges(size: number, bytesPerSecond: number, shared?: Bottleneck, dip?: Dip) {
+  const [fetched] = await fetchAllInRanges([size], bytesPerSecond, shared, dip);
+  return fetched!;
+}
+
+/** Keeps the event loop busy about 90% of the time until stopped. */
+function busyLoop(): () => void {
+  const timer = setInterval(() => {
+    const until = performance.now() + 18;
+    while (performance.now() < until);
+  }, 20);
+  return () => clearInterval(timer);
+}
+
 describe('fetching a blob in ranges', () => {
   it('adds connections while each keeps its rate (a per-connection cap)', async () => {
     const size = 16 * MIB;
-    const { served } = await fetchInRanges(size, 2 * MIB, false);
+    const { served } = await fetchInRanges(size, 2 * MIB);
     expect(served.length).toBeGreaterThanOrEqual(2);
     // The ranges asked for tile the blob: each one starts where another's bytes end, none twice.
     const starts = served.map((s) => s.start).sort((a, b) => a - b);
@@ -103,7 +127,7 @@ describe('fetching a blob in ranges', () => {
 
   it('gives the split back when the connections share one bottleneck', async () => {
     const size = 48 * MIB;
-    const { served, transferred } = await fetchInRanges(size, 16 * MIB, true);
+    const { served, transferred } = await fetchInRanges(size, 16 * MIB, { free: 0 });
     expect(served.length).toBeGreaterThanOrEqual(2);
     // The first connection took the second half back and carried the blob to its end.
     expect(served[0]?.bytes).toBe(size);
@@ -114,8 +138,31 @@ describe('fetching a blob in ranges', () => {
     // 2 connections at 0.5 s, 4 at 1 s, the step judged and kept at 1.5 s; the first two slow down at 2 s. Ranges
     // that have run for a second by then hold their bytes: giving them back would fetch those bytes again.
     const size = 24 * MIB;
-    const { served } = await fetchInRanges(size, 4 * MIB, false, { afterMs: 2000, rate: 0.3 });
+    const { served } = await fetchInRanges(size, 4 * MIB, undefined, { afterMs: 2000, rate: 0.3 });
     expect(served.length).toBeGreaterThanOrEqual(4);
     expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size + 2 * MIB);
+  });
+
+  it('tries one split for all blobs when they share one bottleneck, and gives it back', async () => {
+    // Seen from one blob, a connection it adds keeps its rate (it takes bandwidth from the other blobs), so the
+    // step is judged by what it adds to every transfer of the process.
+    const size = 32 * MIB;
+    const fetched = await fetchAllInRanges([size, size, size], 24 * MIB, { free: 0 });
+    const requests = fetched.flatMap((f) => f.served);
+    expect(requests.length).toBeLessThanOrEqual(fetched.length + 1);
+    for (const { served, transferred } of fetched) {
+      expect(served[0]?.bytes).toBe(size);
+      expect(transferred).toBeLessThan(size * 1.25);
+    }
+  });
+
+  it('adds no connection while the event loop is busy (our CPU is the bottleneck)', async () => {
+    const stop = busyLoop();
+    try {
+      const { served } = await fetchInRanges(17 * MIB, 8 * MIB);
+      expect(served).toHaveLength(1);
+    } finally {
+      stop();
+    }
   });
 });

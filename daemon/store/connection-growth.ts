@@ -1,0 +1,142 @@
+// Whether more connections pay is a question about every blob transfer in the process, not about one blob. When four
+// layers download at once and the CPU or the link is the bottleneck, a fifth connection for one of them speeds that
+// blob up by slowing the other three: seen from that blob alone, its connections kept their rate. So:
+// - every transfer (a range's connection, or a plain blob download) is counted while it runs, and its bytes too;
+// - rates are compared only over steady windows: every transfer streaming through it, none starting or ending;
+// - no trial while the event loop is busy: then our own CPU is the bottleneck, and the rates of consecutive windows
+//   differ too much (compilation, collections, the disk) for a comparison to tell;
+// - one download at a time adds connections (a trial), and the others wait for its verdict;
+// - the trial pays when the bytes per second of all transfers together rose by at least half of what each of the
+//   trial's connections carried before it, for each connection it added;
+// - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
+//   until fewer transfers run.
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+
+/** Share of a connection's earlier rate that each added connection must add to the whole. */
+const GAIN_SHARE = 0.5;
+/** A trial whose connections are not all streaming by then did not pay. */
+const TRIAL_LIMIT_MS = 3000;
+/** Above this share of busy time on the event loop, more connections cannot help. */
+const BUSY_LOOP = 0.75;
+/** The event loop's busy share is measured over windows of at least this length. */
+const LOOP_WINDOW_MS = 200;
+export interface GrowthTrial {
+  /** Bytes per millisecond of all transfers in the window before the trial. */
+  readonly before: number;
+  /** Bytes per millisecond of each of the owner's connections in that window. */
+  readonly perConnection: number;
+  /** Connections the trial added. */
+  readonly added: number;
+  readonly startedAt: number;
+  /** Transfers running before it added its connections. */
+  readonly transfers: number;
+}
+
+/** One transfer's share of the count: its bytes as they come, and its end. */
+export interface Transfer {
+  count(bytes: number): void;
+  /** Idempotent. */
+  close(): void;
+}
+
+export class ConnectionGrowth {
+  #bytes = 0;
+  #transfers = 0;
+  /** When a transfer last began streaming or ended. */
+  #changedAt = Number.NEGATIVE_INFINITY;
+  #trial: GrowthTrial | undefined;
+  /** Transfers at which a trial did not pay: none begins until fewer run. */
+  #saturatedAt = Number.POSITIVE_INFINITY;
+  #loopSample: EventLoopUtilization = performance.eventLoopUtilization();
+  #loopBusy = 0;
+
+  /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Counts a running transfer until it is closed. */
+  track(): Transfer {
+    this.#transfers++;
+    let streaming = false;
+    let open = true;
+    return {
+      count: (bytes) => {
+        if (!streaming) {
+          streaming = true;
+          this.#changedAt = performance.now();
+        }
+        this.#bytes += bytes;
+      },
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.#transfers--;
+        this.#changedAt = performance.now();
+      },
+    };
+  }
+
+  /** Whether every transfer streamed from `since` on, none beginning to or ending: a window whose rate means something. */
+  steadySince(since: number): boolean {
+    return this.#changedAt <= since;
+  }
+
+  /**
+   * Whether a download may start a trial now: none runs, fewer transfers run than when the last one failed, and the
+   * event loop has time to spare.
+   */
+  get canBegin(): boolean {
+    if (this.#trial !== undefined || this.#transfers >= this.#saturatedAt) return false;
+    this.#sampleLoad();
+    return this.#loopBusy < BUSY_LOOP;
+  }
+
+  #sampleLoad(): void {
+    const since = performance.eventLoopUtilization(this.#loopSample);
+    const window = since.idle + since.active;
+    if (window < LOOP_WINDOW_MS) return;
+    // A window from before the transfers began (an idle daemon) says nothing about them: measure a new one first.
+    const stale = window > 3 * LOOP_WINDOW_MS;
+    this.#loopBusy = stale ? 1 : since.utilization;
+    this.#loopSample = performance.eventLoopUtilization();
+  }
+
+  /** Starts a trial (check `canBegin` first); the caller asks for its verdict with `judge` or gives it up. */
+  begin(before: number, perConnection: number, added: number): GrowthTrial {
+    this.#saturatedAt = Number.POSITIVE_INFINITY;
+    this.#trial = {
+      before,
+      perConnection,
+      added,
+      startedAt: performance.now(),
+      transfers: this.#transfers - added,
+    };
+    return this.#trial;
+  }
+
+  /** The verdict on `trial`, given the rate of all transfers (bytes/ms) in a window its connections all streamed. */
+  judge(trial: GrowthTrial, after: number): boolean {
+    const pays = after - trial.before >= GAIN_SHARE * trial.added * trial.perConnection;
+    this.#end(trial, pays);
+    return pays;
+  }
+
+  /** True once the trial waited too long for its connections to stream: it ended without paying. */
+  expired(trial: GrowthTrial): boolean {
+    if (performance.now() - trial.startedAt < TRIAL_LIMIT_MS) return false;
+    this.#end(trial, false);
+    return true;
+  }
+
+  /** Ends a trial without a verdict (its download ended first). */
+  abandon(trial: GrowthTrial): void {
+    this.#end(trial, true);
+  }
+
+  #end(trial: GrowthTrial, paid: boolean): void {
+    if (this.#trial !== trial) return;
+    this.#trial = undefined;
+    if (!paid) this.#saturatedAt = trial.transfers;
+  }
+}
