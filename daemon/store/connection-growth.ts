@@ -6,16 +6,19 @@
 // - no trial while the event loop is busy: then our own CPU is the bottleneck, and the rates of consecutive windows
 //   differ too much (compilation, collections, the disk) for a comparison to tell;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
-// - the trial pays when the bytes per second of all transfers together rose by at least half of what each of the
-//   trial's connections carried before it, for each connection it added;
+// - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
+//   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
+//   rate in its first window);
 // - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
 //   until fewer transfers run.
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 /** Share of a connection's earlier rate that each added connection must add to the whole. */
-const GAIN_SHARE = 0.5;
+const GAIN_SHARE = 0.3;
 /** A trial whose connections are not all streaming by then did not pay. */
 const TRIAL_LIMIT_MS = 3000;
+/** Steady windows a trial must fail in before it did not pay. */
+const WINDOWS_TO_FAIL = 2;
 /** Above this share of busy time on the event loop, more connections cannot help. */
 const BUSY_LOOP = 0.75;
 /** The event loop's busy share is measured over windows of at least this length. */
@@ -30,6 +33,8 @@ export interface GrowthTrial {
   readonly startedAt: number;
   /** Transfers running before it added its connections. */
   readonly transfers: number;
+  /** Steady windows in which it did not pay. */
+  misses: number;
 }
 
 /** One transfer's share of the count: its bytes as they come, and its end. */
@@ -57,6 +62,8 @@ export class ConnectionGrowth {
 
   /** Counts a running transfer until it is closed. */
   track(): Transfer {
+    // The event loop's load is measured from when transfers run, not over the idle time before.
+    if (this.#transfers === 0) this.#loopSample = performance.eventLoopUtilization();
     this.#transfers++;
     let streaming = false;
     let open = true;
@@ -111,13 +118,19 @@ export class ConnectionGrowth {
       added,
       startedAt: performance.now(),
       transfers: this.#transfers - added,
+      misses: 0,
     };
     return this.#trial;
   }
 
-  /** The verdict on `trial`, given the rate of all transfers (bytes/ms) in a window its connections all streamed. */
-  judge(trial: GrowthTrial, after: number): boolean {
+  /**
+   * The verdict on `trial`, given the rate of all transfers (bytes/ms) in a steady window; undefined while it needs
+   * another window.
+   */
+  judge(trial: GrowthTrial, after: number): boolean | undefined {
     const pays = after - trial.before >= GAIN_SHARE * trial.added * trial.perConnection;
+    // One slow window (a collection, the disk, another process) is not yet a verdict.
+    if (!pays && ++trial.misses < WINDOWS_TO_FAIL) return undefined;
     this.#end(trial, pays);
     return pays;
   }

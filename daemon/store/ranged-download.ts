@@ -323,8 +323,10 @@ class RangedDownload {
         if (this.#growth.expired(trial)) this.#stopGrowing();
         return;
       }
+      const pays = this.#growth.judge(trial, all);
+      if (pays === undefined) return;
       this.#trial = undefined;
-      if (!this.#growth.judge(trial, all)) {
+      if (!pays) {
         this.#stopGrowing();
         return;
       }
