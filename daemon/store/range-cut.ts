@@ -14,7 +14,8 @@ export class RangeCut extends Readable {
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
    */
   constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void) {
-    super({ highWaterMark: 1 << 20 });
+    // Small for the same reason as the ingest's write batches: chunks that wait here long get promoted.
+    super({ highWaterMark: 128 << 10 });
     this.#body = body;
     this.#room = room;
     this.#onBytes = onBytes;
