@@ -139,6 +139,8 @@ function expectCredentialsInPlace(): void {
   expect(records.some((r) => r.auth.scheme === 'Bearer')).toBe(true);
   expect(tokens.log().every((e) => e.status === 200 && e.basicAuth && e.user === USER.username)).toBe(true);
   expect(daemon!.logs()).not.toContain(USER.password);
+  // No token either (a JWT's header and claims both start with eyJ).
+  expect(daemon!.logs()).not.toMatch(/eyJ[\w-]*\.eyJ/);
 }
 
 function rawPull() {
