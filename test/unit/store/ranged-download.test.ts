@@ -143,6 +143,15 @@ describe('fetching a blob in ranges', () => {
     expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size + 2 * MIB);
   });
 
+  it('adds connections to every blob when each connection has its own cap, one step at a time', async () => {
+    const size = 16 * MIB;
+    const fetched = await fetchAllInRanges([size, size], 2 * MIB);
+    for (const { served } of fetched) {
+      expect(served.length).toBeGreaterThanOrEqual(2);
+      expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBeLessThan(size * 1.25);
+    }
+  });
+
   it('tries one split for all blobs when they share one bottleneck, and gives it back', async () => {
     // Seen from one blob, a connection it adds keeps its rate (it takes bandwidth from the other blobs), so the
     // step is judged by what it adds to every transfer of the process.
