@@ -8,13 +8,15 @@
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
-//   rate in its first window);
+//   rate in its first window), and by at least 15% of the whole (less is within the noise between two windows);
 // - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
 //   until fewer transfers run.
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 /** Share of a connection's earlier rate that each added connection must add to the whole. */
 const GAIN_SHARE = 0.3;
+/** Share of the whole's earlier rate below which a rise is noise. */
+const NOISE_SHARE = 0.15;
 /** A trial whose connections are not all streaming by then did not pay. */
 const TRIAL_LIMIT_MS = 3000;
 /** Steady windows a trial must fail in before it did not pay. */
@@ -128,7 +130,8 @@ export class ConnectionGrowth {
    * another window.
    */
   judge(trial: GrowthTrial, after: number): boolean | undefined {
-    const pays = after - trial.before >= GAIN_SHARE * trial.added * trial.perConnection;
+    const gain = after - trial.before;
+    const pays = gain >= GAIN_SHARE * trial.added * trial.perConnection && gain >= NOISE_SHARE * trial.before;
     // One slow window (a collection, the disk, another process) is not yet a verdict.
     if (!pays && ++trial.misses < WINDOWS_TO_FAIL) return undefined;
     this.#end(trial, pays);
