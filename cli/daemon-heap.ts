@@ -13,4 +13,6 @@ import { setFlagsFromString } from 'node:v8';
 // during the first big pull: about 6% of that pull's CPU and a transient 35 MiB on a compiler thread (seen with perf
 // and a malloc probe). The baseline code is enough for a parser that spans body bytes rather than reading them one
 // by one, so the tier-up budget is set beyond reach.
-setFlagsFromString('--semi-space-growth-factor=1 --heap-growing-percent=300 --wasm-tiering-budget=2147483647');
+setFlagsFromString(
+  '--semi-space-growth-factor=1 --heap-growing-percent=300 --wasm-tiering-budget=2147483647',
+);
