@@ -129,3 +129,17 @@ export class RealmRefusedError extends ProtocolError {
     this.realm = realm;
   }
 }
+
+/**
+ * A connection the address policy stopped before it was made: every address `hostname` resolved to is in a refused
+ * class. `reason` is the class of the first; callers name the request it was for (RealmRefusedError for a token
+ * realm, the daemon's RedirectRefusedError for a redirect target).
+ */
+export class AddressRefusedError extends ProtocolError {
+  readonly hostname: string;
+
+  constructor(hostname: string, reason: string, message: string) {
+    super('address', reason, message);
+    this.hostname = hostname;
+  }
+}

@@ -1,5 +1,6 @@
 // The registry protocol shared by the daemon and the client SDK (and the small helpers both sides need).
 export * from './abort.ts';
+export * from './address-guard.ts';
 export * from './digest.ts';
 export * from './error-body.ts';
 export * from './errors.ts';

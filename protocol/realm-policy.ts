@@ -9,8 +9,10 @@
 //     refused, unless it is the registry's own host (same address, any port), or both are loopback: a local
 //     registry often runs its token server on another local port.
 //
-// A realm's DNS name is not resolved here (go-containerregistry#2440 has the same gap); redirect targets are resolved
-// by the daemon and each address is checked with addressRefusal.
+// checkRealm decides what the realm's text shows. A realm (or redirect target) given by DNS name is held to the same
+// classes where the connection is made (address-guard.ts): its name is resolved once, each address is checked with
+// connectRefusal, and the socket goes only to an allowed one, so a name that resolves to 169.254.169.254, at once or
+// only on a second lookup (DNS rebinding), gets no request (the gap go-containerregistry#2440 leaves open).
 import { BlockList, isIP } from 'node:net';
 import { RealmRefusedError } from './errors.ts';
 
@@ -110,6 +112,11 @@ function shown(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** The refusal of a realm, naming the realm (origin and path only) and why. */
+export function realmRefused(url: URL, reason: string, why: string): RealmRefusedError {
+  return new RealmRefusedError(shown(url), reason, `token realm ${shown(url)} refused: ${why}`);
+}
+
 /** Validates a challenge's realm for a registry; returns it as a URL or throws RealmRefusedError. */
 export function checkRealm(realm: string, registry: RegistryEndpoint): URL {
   let url: URL;
@@ -119,33 +126,17 @@ export function checkRealm(realm: string, registry: RegistryEndpoint): URL {
     throw new RealmRefusedError(realm.slice(0, 200), 'invalid-url', 'token realm is not an absolute URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new RealmRefusedError(
-      shown(url),
-      'scheme',
-      `token realm ${shown(url)} refused: only https is allowed`,
-    );
+    throw realmRefused(url, 'scheme', 'only https is allowed');
   }
   if (url.protocol === 'http:' && registry.secure) {
-    throw new RealmRefusedError(
-      shown(url),
-      'insecure',
-      `token realm ${shown(url)} refused: plain http is allowed only for a plain-http registry`,
-    );
+    throw realmRefused(url, 'insecure', 'plain http is allowed only for a plain-http registry');
   }
   if (url.username !== '' || url.password !== '') {
-    throw new RealmRefusedError(
-      shown(url),
-      'userinfo',
-      `token realm ${shown(url)} refused: it embeds credentials`,
-    );
+    throw realmRefused(url, 'userinfo', 'it embeds credentials');
   }
   const refusal = addressRefusal(url.hostname, registry.host);
   if (refusal === undefined) return url;
-  throw new RealmRefusedError(
-    shown(url),
-    refusal.class,
-    `token realm ${shown(url)} refused: ${refusal.message}`,
-  );
+  throw realmRefused(url, refusal.class, refusal.message);
 }
 
 /**
@@ -167,4 +158,18 @@ export function addressRefusal(
     class: target.class,
     message: `${bareHost(hostname)} is ${WHY[target.class]} and not the registry host ${registryHost}`,
   };
+}
+
+/**
+ * Why a connection to `address`, which `hostname` resolved to, may not be made on a registry's say-so: addressRefusal
+ * of the address. The registry's own name is exempt: the registry itself is reached at whatever that name resolves
+ * to, and a private registry's token server often shares its name.
+ */
+export function connectRefusal(
+  hostname: string,
+  address: string,
+  registryHost: string,
+): { class: AddressClass; message: string } | undefined {
+  if (bareHost(hostname) === registryHostname(registryHost)) return undefined;
+  return addressRefusal(address, registryHost);
 }

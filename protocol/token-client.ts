@@ -8,16 +8,19 @@
 //   4. device code (RFC 8628 polling): POST grant_type=urn:ietf:params:oauth:grant-type:device_code; an OAuth
 //      error answer (authorization_pending, slow_down, …) is an OAuthErrorResponse naming the error code.
 //
-// The realm must already have passed checkRealm. Redirects are followed only within the realm's origin, so
+// The realm must already have passed checkRealm; a dispatcher built on address-guard.ts holds its addresses to the
+// same policy at connect time. Redirects are followed only within the realm's origin, so
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
 import type { Dispatcher } from 'undici';
 import {
+  AddressRefusedError,
   InvalidGrantError,
   OAuthErrorResponse,
   TokenRequestError,
   TokenUnauthorizedError,
 } from './errors.ts';
 import { BodyTooLargeError, readLimited } from './read-limited.ts';
+import { realmRefused } from './realm-policy.ts';
 import { type ScopeInput, scopeStrings } from './scope.ts';
 import { parseTokenResponseText, type TokenResponse } from './token-response.ts';
 
@@ -118,9 +121,11 @@ function describeNetworkError(error: unknown): string {
   return error instanceof Error ? error.name : 'unknown error';
 }
 
-// The caller's abort wins as is; our timeout and network failures become TokenRequestError.
+// The caller's abort wins as is; a connection the address guard stopped is the realm's refusal; our timeout and
+// network failures become TokenRequestError.
 function transportFailure(context: Context, url: URL, status: number | undefined, error: unknown): unknown {
   if (error instanceof TokenRequestError) return error;
+  if (error instanceof AddressRefusedError) return realmRefused(url, error.reason, error.message);
   if (context.options.signal?.aborted) return context.options.signal.reason;
   if (context.signal.aborted) {
     return new TokenRequestError(status, 'timeout', `token request to ${url.origin} timed out`, {

@@ -1,21 +1,35 @@
 // The wire: keep-alive pools per origin (undici's Agent keeps one Pool per origin), one Agent per trust setting
 // (the system's CAs plus certs.d's for the registry, as dockerd adds them), every request with the daemon's
-// User-Agent, and connect, headers and body idle timeouts. undici is loaded at the first registry request: an idle
-// daemon that never pulled does not carry it.
+// User-Agent, and connect, headers and body idle timeouts. A request a registry sent elsewhere (a redirect to
+// another origin, a token realm) goes through an Agent of that registry's whose connections are held to the address
+// policy on the address actually connected to (protocol/address-guard.ts). undici is loaded at the first registry
+// request: an idle daemon that never pulled does not carry it.
 
 import { rootCertificates } from 'node:tls';
 import type { Agent } from 'undici';
-import { RegistryConnectionError } from '../errors.ts';
+import {
+  AddressRefusedError,
+  guardedConnector,
+  type Resolver,
+  screenedLookup,
+} from '../../../protocol/index.ts';
+import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
 import type { RoundTrip } from './round-trip.ts';
 
 export interface NetworkOptions {
   userAgent: string;
   /** Longest wait for a connection, for headers, and between two body chunks. */
   idleTimeoutMs: number;
+  /** How names become addresses; the system's resolver when absent (tests give their own). */
+  resolve?: Resolver;
 }
+
+/** Registries whose guarded Agent is kept; the least recently used beyond this is closed. */
+const GUARDED_AGENTS = 32;
 
 export class Network {
   readonly #agents = new Map<string, Agent>();
+  readonly #guarded = new Map<string, Agent>();
   readonly #o: NetworkOptions;
 
   constructor(options: NetworkOptions) {
@@ -24,22 +38,42 @@ export class Network {
 
   /** The pool for a trust setting: no extra CA, or these PEM CAs on top of the system's. */
   async dispatcher(ca: readonly string[] | undefined): Promise<Agent> {
-    const key = ca && ca.length > 0 ? ca.join('\n') : '';
-    let agent = this.#agents.get(key);
-    if (!agent) {
-      const { Agent } = await import('undici');
-      agent = this.#agents.get(key);
-      if (agent) return agent;
-      agent = new Agent({
-        connections: 16,
-        keepAliveTimeout: 30_000,
-        connectTimeout: this.#o.idleTimeoutMs,
-        headersTimeout: this.#o.idleTimeoutMs,
-        bodyTimeout: this.#o.idleTimeoutMs,
-        // A `ca` option replaces Node's trust store; certs.d adds to it, as in dockerd.
-        ...(key ? { connect: { ca: [...rootCertificates, ...(ca ?? [])] } } : {}),
-      });
-      this.#agents.set(key, agent);
+    const key = trustKey(ca);
+    const found = this.#agents.get(key);
+    if (found) return found;
+    const { Agent } = await import('undici');
+    const resolve = this.#o.resolve;
+    const connect = {
+      ...trustOptions(ca),
+      ...(resolve ? { lookup: screenedLookup(resolve) } : {}),
+    };
+    const agent = this.#agents.get(key) ?? new Agent({ ...this.#pool(), connect });
+    this.#agents.set(key, agent);
+    return agent;
+  }
+
+  /**
+   * The pool for requests `registryHost` sent elsewhere: its connections go only to addresses the address policy
+   * allows for that registry, resolved once at connect time.
+   */
+  async guardedDispatcher(registryHost: string, ca: readonly string[] | undefined): Promise<Agent> {
+    const key = `${registryHost}\n${trustKey(ca)}`;
+    const found = this.#guarded.get(key);
+    if (found) {
+      this.#guarded.delete(key);
+      this.#guarded.set(key, found);
+      return found;
+    }
+    const { Agent } = await import('undici');
+    const options = { ...trustOptions(ca), timeout: this.#o.idleTimeoutMs };
+    const connect = await guardedConnector(registryHost, options, this.#o.resolve);
+    const agent = this.#guarded.get(key) ?? new Agent({ ...this.#pool(), connect });
+    this.#guarded.set(key, agent);
+    for (const [oldest, evicted] of this.#guarded) {
+      if (this.#guarded.size <= GUARDED_AGENTS) break;
+      this.#guarded.delete(oldest);
+      // Requests in flight finish first: close() only stops new ones.
+      void evicted.close().catch(() => {});
     }
     return agent;
   }
@@ -49,8 +83,12 @@ export class Network {
   }
 
   readonly roundTrip: RoundTrip = async (exchange) => {
-    const { url, method } = exchange;
-    const response = await (await this.dispatcher(exchange.endpoint.ca))
+    const { url, method, endpoint } = exchange;
+    const dispatcher =
+      url.origin === endpoint.origin
+        ? await this.dispatcher(endpoint.ca)
+        : await this.guardedDispatcher(endpoint.host, endpoint.ca);
+    const response = await dispatcher
       .request({
         origin: url.origin,
         path: url.pathname + url.search,
@@ -60,13 +98,36 @@ export class Network {
         signal: exchange.signal,
       })
       .catch((error: unknown) => {
+        if (error instanceof AddressRefusedError)
+          throw new RedirectRefusedError(endpoint.host, url, error.message);
         throw exchange.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
       });
     return Object.assign(response, { url, authorization: undefined });
   };
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#agents.values()].map((a) => a.close()));
-    this.#agents.clear();
+  #pool() {
+    return {
+      connections: 16,
+      keepAliveTimeout: 30_000,
+      connectTimeout: this.#o.idleTimeoutMs,
+      headersTimeout: this.#o.idleTimeoutMs,
+      bodyTimeout: this.#o.idleTimeoutMs,
+    };
   }
+
+  async close(): Promise<void> {
+    const agents = [...this.#agents.values(), ...this.#guarded.values()];
+    this.#agents.clear();
+    this.#guarded.clear();
+    await Promise.all(agents.map((a) => a.close()));
+  }
+}
+
+function trustKey(ca: readonly string[] | undefined): string {
+  return ca && ca.length > 0 ? ca.join('\n') : '';
+}
+
+// A `ca` option replaces Node's trust store; certs.d adds to it, as in dockerd.
+function trustOptions(ca: readonly string[] | undefined): { ca?: string[] } {
+  return ca && ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {};
 }

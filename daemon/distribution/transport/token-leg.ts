@@ -1,6 +1,8 @@
 // Token requests leave through the same door as registry requests: the realm host's certs.d CAs (with the
 // registry's), the daemon's User-Agent, the same idle timeouts, and the one retry policy for failures worth
-// another try (no answer, 408/429/5xx). The realm itself has passed the realm policy before it gets here.
+// another try (no answer, 408/429/5xx). The realm has passed checkRealm before it gets here; its connections go
+// through the registry's guarded pool, so a realm named by DNS is held to the same address classes on the address
+// it is reached at (a refused one fails with RealmRefusedError before any byte is sent).
 
 import {
   type FetchTokenOptions,
@@ -31,7 +33,7 @@ export class TokenLeg {
     const realm = new URL(request.realm);
     const realmCa = this.#certsDir ? await readCaFiles(this.#certsDir, realm.host) : [];
     const ca = [...(registry.ca ?? []), ...realmCa];
-    const dispatcher = await this.#network.dispatcher(ca);
+    const dispatcher = await this.#network.guardedDispatcher(registry.host, ca);
     return retryCall(this.#limits.retry, request.signal, worthRetrying, () =>
       fetchToken({
         ...request,

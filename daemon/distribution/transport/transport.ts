@@ -7,10 +7,13 @@
 //  4. redirect.ts   redirects followed by hand: every target checked against the address policy, no https → http
 //                   after a credential, each hop authorized anew.
 //  5. authorize.ts  the Authorization the authorizer gives for this hop's origin (scheme, host, port), if any.
-//  6. network.ts    User-Agent, pools per trust setting (system CAs + certs.d), idle timeouts; transfer-rate.ts
-//                   watches blob bodies. A token request (token-leg.ts) takes 1, 2 and 6.
+//  6. network.ts    User-Agent, pools per trust setting (system CAs + certs.d), idle timeouts; a request a registry
+//                   sent to another origin connects only to addresses the address policy allows, resolved once
+//                   (protocol/address-guard.ts); transfer-rate.ts watches blob bodies. A token request
+//                   (token-leg.ts) takes 1, 2 and 6, always through the guarded pool.
 
 import type { Readable } from 'node:stream';
+import { type Resolver, systemResolver } from '../../../protocol/index.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { authorize } from './authorize.ts';
@@ -50,6 +53,8 @@ export interface TransportOptions {
   certsDir?: string;
   /** Replaces the wire under the registry parts (tests: a fake network that never connects). */
   network?: RoundTrip;
+  /** How names become addresses, for the redirect check and every connection (tests: a resolver of their own). */
+  resolve?: Resolver;
 }
 
 export class RegistryTransport {
@@ -63,12 +68,13 @@ export class RegistryTransport {
     this.#network = new Network({
       userAgent: options.userAgent ?? 'dockhand',
       idleTimeoutMs: this.limits.idleTimeoutMs,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
     });
     const parts: Part[] = [
       deadline(this.limits.requestTimeoutMs),
       retry(this.limits.retry),
       challenge,
-      redirect,
+      redirect(options.resolve ?? systemResolver),
       authorize,
     ];
     this.#send = parts.reduceRight<RoundTrip>(

@@ -1,0 +1,77 @@
+// The realm policy's address classes, enforced where a connection is made. Checking a name before the request is
+// not enough: undici resolves it again when it connects, and a name that answers a public address to the check and
+// 169.254.169.254 or 127.0.0.1 to the connection (DNS rebinding, TTL 0) would pass. Here the name is resolved once,
+// inside the connect, every address connectRefusal refuses is dropped, and the socket goes only to one that is left;
+// when none is left the connect fails with AddressRefusedError and no byte is sent.
+
+import { lookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
+import type { buildConnector } from 'undici';
+import { AddressRefusedError } from './errors.ts';
+import { connectRefusal } from './realm-policy.ts';
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** How a name becomes addresses: the system's resolver, or a test's. */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true });
+
+type Screen = (hostname: string, address: string) => { class: string; message: string } | undefined;
+
+/** net.connect's `lookup`: one resolution by `resolve`, the addresses `screen` refuses dropped. */
+export function screenedLookup(resolve: Resolver, screen: Screen = () => undefined): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (found) => {
+        const wanted = found.filter((a) => !options.family || a.family === options.family);
+        const allowed = wanted.filter((a) => screen(hostname, a.address) === undefined);
+        const first = allowed[0];
+        if (first === undefined) {
+          const refusal = wanted[0] && screen(hostname, wanted[0].address);
+          if (!refusal)
+            return callback(
+              Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
+              '',
+              0,
+            );
+          return callback(refused(hostname, refusal), '', 0);
+        }
+        if (options.all) return (callback as (e: null, a: ResolvedAddress[]) => void)(null, allowed);
+        callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+}
+
+function refused(hostname: string, refusal: { class: string; message: string }): AddressRefusedError {
+  return new AddressRefusedError(
+    hostname,
+    refusal.class,
+    isIP(hostname) !== 0 ? refusal.message : `${refusal.message} (the address ${hostname} resolved to)`,
+  );
+}
+
+/**
+ * undici's connector for requests a registry sent us on (redirect targets, token realms): names resolve through the
+ * screened lookup; an IP literal, which net.connect does not look up, is screened here.
+ */
+export async function guardedConnector(
+  registryHost: string,
+  options: buildConnector.BuildOptions,
+  resolve: Resolver = systemResolver,
+): Promise<buildConnector.connector> {
+  const { buildConnector } = await import('undici');
+  const screen: Screen = (hostname, address) => connectRefusal(hostname, address, registryHost);
+  const connect = buildConnector({ ...options, lookup: screenedLookup(resolve, screen) });
+  return (target, callback) => {
+    const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
+    const refusal = isIP(hostname) !== 0 ? screen(hostname, hostname) : undefined;
+    if (refusal) return callback(refused(hostname, refusal), null);
+    return connect(target, callback);
+  };
+}
