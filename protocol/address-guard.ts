@@ -6,7 +6,8 @@
 
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import type { buildConnector } from 'undici';
+import { rootCertificates } from 'node:tls';
+import type { Agent, buildConnector } from 'undici';
 import { AddressRefusedError } from './errors.ts';
 import { connectRefusal } from './realm-policy.ts';
 
@@ -75,3 +76,69 @@ export async function guardedConnector(
     return connect(target, callback);
   };
 }
+
+/**
+ * The process's guarded pool for requests to what `registryHost` named (its token realm, its authorization server),
+ * for callers that bring no network of their own (the SDK). The daemon keeps its own, with its trust and timeouts.
+ */
+export function realmDispatcher(registryHost: string): Promise<Agent> {
+  return shared.get(registryHost);
+}
+
+/** Connection options for a trust setting: these PEM CAs on top of the system's (a `ca` option replaces them). */
+export function trustOptions(ca: readonly string[] | undefined): { ca?: string[] } {
+  return ca && ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {};
+}
+
+export interface GuardedAgentsOptions {
+  /** undici Agent options of every pool (connections, keep-alive, header and body timeouts). */
+  pool?: Agent.Options;
+  /** Longest wait for a connection. */
+  connectTimeoutMs?: number;
+  resolve?: Resolver;
+  /** Registries whose Agent is kept; the least recently used beyond this is closed. */
+  max?: number;
+}
+
+/** One guarded undici Agent per registry (and trust setting), for the requests that registry sends elsewhere. */
+export class GuardedAgents {
+  readonly #agents = new Map<string, Agent>();
+  readonly #o: GuardedAgentsOptions;
+
+  constructor(options: GuardedAgentsOptions = {}) {
+    this.#o = options;
+  }
+
+  async get(registryHost: string, ca?: readonly string[]): Promise<Agent> {
+    const key = `${registryHost}\n${ca?.join('\n') ?? ''}`;
+    const found = this.#agents.get(key);
+    if (found) {
+      this.#agents.delete(key);
+      this.#agents.set(key, found);
+      return found;
+    }
+    const { Agent } = await import('undici');
+    const connect = await guardedConnector(
+      registryHost,
+      { ...trustOptions(ca), ...(this.#o.connectTimeoutMs ? { timeout: this.#o.connectTimeoutMs } : {}) },
+      this.#o.resolve,
+    );
+    const agent = this.#agents.get(key) ?? new Agent({ ...this.#o.pool, connect });
+    this.#agents.set(key, agent);
+    for (const [oldest, evicted] of this.#agents) {
+      if (this.#agents.size <= (this.#o.max ?? 32)) break;
+      this.#agents.delete(oldest);
+      // Requests in flight finish first: close() only stops new ones.
+      void evicted.close().catch(() => {});
+    }
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.#agents.values()];
+    this.#agents.clear();
+    await Promise.all(agents.map((a) => a.close()));
+  }
+}
+
+const shared = new GuardedAgents();

@@ -12,6 +12,7 @@
 // same policy at connect time. Redirects are followed only within the realm's origin, so
 // credentials never leave it. The body is capped; no error message carries a credential or the body.
 import type { Dispatcher } from 'undici';
+import { realmDispatcher } from './address-guard.ts';
 import {
   AddressRefusedError,
   InvalidGrantError,
@@ -40,6 +41,11 @@ export interface FetchTokenOptions {
   /** Ask for a refresh token (login). */
   offline?: boolean;
   dispatcher?: Dispatcher;
+  /**
+   * The registry whose challenge named the realm. Without a dispatcher of the caller's, the requests then go through
+   * that registry's guarded pool (address-guard.ts): the realm is reached only at an address the policy allows.
+   */
+  registryHost?: string;
   signal?: AbortSignal;
   /** Whole exchange, fallback included. Default 15 s, as distribution. */
   timeoutMs?: number;
@@ -149,12 +155,13 @@ async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
     try {
       // Loaded on first use: a daemon or CLI that never asks for a token does not carry undici.
       const { request } = await import('undici');
+      const dispatcher = await dispatcherOf(context.options);
       response = await request(url, {
         method: call.method,
         headers: call.headers,
         body: call.body ?? null,
         signal: context.signal,
-        ...(context.options.dispatcher ? { dispatcher: context.options.dispatcher } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (error) {
       throw transportFailure(context, url, undefined, error);
@@ -185,6 +192,15 @@ async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
       throw transportFailure(context, url, status, error);
     }
   }
+}
+
+/** The caller's dispatcher, else the registry's guarded pool, else undici's global one. */
+export async function dispatcherOf(options: {
+  dispatcher?: Dispatcher;
+  registryHost?: string;
+}): Promise<Dispatcher | undefined> {
+  if (options.dispatcher) return options.dispatcher;
+  return options.registryHost === undefined ? undefined : realmDispatcher(options.registryHost);
 }
 
 function followRedirect(

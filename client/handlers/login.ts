@@ -55,6 +55,7 @@ export async function login(options: RegistryLoginOptions): Promise<RegistryLogi
       credential: { kind: 'basic', username: options.username, password: options.password },
       offline: true,
       clientId: options.clientId,
+      registryHost: host,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -71,6 +71,7 @@ async function refresh(
     scopes: target.scopes,
     credential,
     clientId: options.clientId,
+    registryHost: host,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
   });
   if (entry?.refreshToken && response.refreshToken && response.refreshToken !== entry.refreshToken) {

@@ -54,6 +54,7 @@ export function createTokenChallengeHandler(
           scopes: target.scopes,
           credential,
           ...(options.clientId ? { clientId: options.clientId } : {}),
+          registryHost: challenge.registry,
           ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         }),
       );

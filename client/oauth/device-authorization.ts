@@ -44,6 +44,8 @@ export interface DeviceLoginOptions {
   now?: () => number;
   signal?: AbortSignal;
   dispatcher?: Dispatcher;
+  /** The registry whose login this is: without a dispatcher, its guarded pool holds the endpoints' addresses. */
+  registryHost?: string;
 }
 
 export const DEFAULT_POLL_INTERVAL_S = 5;
@@ -75,6 +77,7 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<TokenRes
         scopes: [],
         credential: { kind: 'device', deviceCode },
         clientId: options.clientId,
+        ...(options.registryHost ? { registryHost: options.registryHost } : {}),
         ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -109,6 +112,7 @@ async function requestDeviceCode(options: DeviceLoginOptions): Promise<DeviceAut
   const url = options.deviceAuthorizationEndpoint;
   const answer = await requestJson(url, {
     form: { client_id: options.clientId, ...(options.scope ? { scope: options.scope } : {}) },
+    ...(options.registryHost ? { registryHost: options.registryHost } : {}),
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -2,7 +2,13 @@
 // a time limit, so an untrusted server can neither move the request elsewhere nor make it grow without end.
 
 import { type Dispatcher, request } from 'undici';
-import { readLimited, TokenRequestError } from '../../protocol/index.ts';
+import {
+  AddressRefusedError,
+  dispatcherOf,
+  readLimited,
+  realmRefused,
+  TokenRequestError,
+} from '../../protocol/index.ts';
 
 const BODY_LIMIT = 64 * 1024;
 const TIMEOUT_MS = 15_000;
@@ -11,6 +17,8 @@ export interface JsonRequestOptions {
   /** A form body makes it a POST. */
   form?: Record<string, string>;
   dispatcher?: Dispatcher;
+  /** The registry that named this server: without a dispatcher, its guarded pool holds the server's address. */
+  registryHost?: string;
   signal?: AbortSignal;
 }
 
@@ -25,6 +33,7 @@ export async function requestJson(url: URL, options: JsonRequestOptions = {}): P
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Dispatcher.ResponseData;
   try {
+    const dispatcher = await dispatcherOf(options);
     response = await request(url, {
       method: options.form ? 'POST' : 'GET',
       headers: {
@@ -33,10 +42,11 @@ export async function requestJson(url: URL, options: JsonRequestOptions = {}): P
       },
       body: options.form ? new URLSearchParams(options.form).toString() : null,
       signal,
-      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
     });
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
+    if (err instanceof AddressRefusedError) throw realmRefused(url, err.reason, err.message);
     const code = (err as { code?: unknown }).code;
     throw new TokenRequestError(
       undefined,

@@ -34,6 +34,7 @@ export async function discoverAuthorizationServer(
 ): Promise<AuthorizationServerMetadata | undefined> {
   const url = metadataUrl(issuer);
   const answer = await requestJson(url, {
+    registryHost: options.registry.host,
     ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -66,6 +66,7 @@ export async function oauthLogin(options: OAuthLoginOptions): Promise<OAuthLogin
       tokenEndpoint: metadata.tokenEndpoint,
       clientId: options.clientId,
       onPrompt: options.onPrompt,
+      registryHost: probe.host,
       ...(bearer.service ? { service: bearer.service } : {}),
       ...(options.sleep ? { sleep: options.sleep } : {}),
       ...(options.now ? { now: options.now } : {}),

@@ -1,6 +1,8 @@
-// Redirects to link-local (cloud metadata) and private addresses are refused before any request. The daemon and a
-// registry run inside a network namespace made for the test, where 169.254.169.254 and a 10.x address are local
-// listeners that count what reaches them: nothing leaves the machine even if the refusal failed.
+// Redirects to link-local (cloud metadata) and private addresses, and token realms named by a DNS name that resolves
+// there, are refused before any request. The daemon and a registry run inside a network namespace made for the test,
+// where 169.254.169.254 and a 10.x address are local listeners that count what reaches them, and where the
+// namespace's own hosts file gives the realm names those addresses: nothing leaves the machine even if the refusal
+// failed.
 
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { pullRaw } from '../helpers/raw-pull.ts';
 
 const LINK_LOCAL = '169.254.169.254';
 const PRIVATE = '10.23.0.1';
+const METADATA_NAME = 'metadata.evil.test';
+const PRIVATE_NAME = 'auth.internal.test';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 let netns: Netns;
@@ -24,10 +28,10 @@ function nextLine(): Promise<string> {
 }
 
 beforeAll(async () => {
-  netns = createNetns([LINK_LOCAL, PRIVATE]);
+  netns = createNetns([LINK_LOCAL, PRIVATE], { [METADATA_NAME]: LINK_LOCAL, [PRIVATE_NAME]: PRIVATE });
   child = netns.spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'netns-redirect-rig.ts'), LINK_LOCAL, PRIVATE],
+    ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'netns-ssrf-rig.ts'), LINK_LOCAL, PRIVATE],
     { cwd: ROOT },
   );
   lines = createInterface({ input: child.stdout! });
@@ -60,6 +64,24 @@ describe('redirect targets inside a network namespace', () => {
         `redirect from ${rig.registry} to http://${address}/latest/meta-data/ refused`,
       );
       expect(outcome.message).toContain(why);
+      expect((await counts())[address]).toBe(0);
+    },
+  );
+});
+
+describe('token realms named by DNS inside a network namespace', () => {
+  it.each([
+    [METADATA_NAME, LINK_LOCAL, 'a link-local address'],
+    [PRIVATE_NAME, PRIVATE, 'a private-network address'],
+  ])(
+    'a realm on %s (resolving to %s) is refused, and the address gets no token request nor credential',
+    async (name, address, why) => {
+      const auth = { username: 'netns-user', password: 'netns-secret-password' };
+      const outcome = await pullRaw(rig.socket, `${rig.registry}/realm/${name}`, '1', auth);
+      expect(outcome.status).toBe(500);
+      expect(outcome.message).toContain(`token realm http://${name}/latest/meta-data/token refused`);
+      expect(outcome.message).toContain(`${address} is ${why}`);
+      expect(outcome.message).not.toContain(auth.password);
       expect((await counts())[address]).toBe(0);
     },
   );

@@ -5,13 +5,13 @@
 // policy on the address actually connected to (protocol/address-guard.ts). undici is loaded at the first registry
 // request: an idle daemon that never pulled does not carry it.
 
-import { rootCertificates } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   AddressRefusedError,
-  guardedConnector,
+  GuardedAgents,
   type Resolver,
   screenedLookup,
+  trustOptions,
 } from '../../../protocol/index.ts';
 import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
 import type { RoundTrip } from './round-trip.ts';
@@ -24,29 +24,28 @@ export interface NetworkOptions {
   resolve?: Resolver;
 }
 
-/** Registries whose guarded Agent is kept; the least recently used beyond this is closed. */
-const GUARDED_AGENTS = 32;
-
 export class Network {
   readonly #agents = new Map<string, Agent>();
-  readonly #guarded = new Map<string, Agent>();
+  readonly #guarded: GuardedAgents;
   readonly #o: NetworkOptions;
 
   constructor(options: NetworkOptions) {
     this.#o = options;
+    this.#guarded = new GuardedAgents({
+      pool: this.#pool(),
+      connectTimeoutMs: options.idleTimeoutMs,
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
   }
 
   /** The pool for a trust setting: no extra CA, or these PEM CAs on top of the system's. */
   async dispatcher(ca: readonly string[] | undefined): Promise<Agent> {
-    const key = trustKey(ca);
+    const key = ca?.join('\n') ?? '';
     const found = this.#agents.get(key);
     if (found) return found;
     const { Agent } = await import('undici');
     const resolve = this.#o.resolve;
-    const connect = {
-      ...trustOptions(ca),
-      ...(resolve ? { lookup: screenedLookup(resolve) } : {}),
-    };
+    const connect = { ...trustOptions(ca), ...(resolve ? { lookup: screenedLookup(resolve) } : {}) };
     const agent = this.#agents.get(key) ?? new Agent({ ...this.#pool(), connect });
     this.#agents.set(key, agent);
     return agent;
@@ -56,26 +55,8 @@ export class Network {
    * The pool for requests `registryHost` sent elsewhere: its connections go only to addresses the address policy
    * allows for that registry, resolved once at connect time.
    */
-  async guardedDispatcher(registryHost: string, ca: readonly string[] | undefined): Promise<Agent> {
-    const key = `${registryHost}\n${trustKey(ca)}`;
-    const found = this.#guarded.get(key);
-    if (found) {
-      this.#guarded.delete(key);
-      this.#guarded.set(key, found);
-      return found;
-    }
-    const { Agent } = await import('undici');
-    const options = { ...trustOptions(ca), timeout: this.#o.idleTimeoutMs };
-    const connect = await guardedConnector(registryHost, options, this.#o.resolve);
-    const agent = this.#guarded.get(key) ?? new Agent({ ...this.#pool(), connect });
-    this.#guarded.set(key, agent);
-    for (const [oldest, evicted] of this.#guarded) {
-      if (this.#guarded.size <= GUARDED_AGENTS) break;
-      this.#guarded.delete(oldest);
-      // Requests in flight finish first: close() only stops new ones.
-      void evicted.close().catch(() => {});
-    }
-    return agent;
+  guardedDispatcher(registryHost: string, ca: readonly string[] | undefined): Promise<Agent> {
+    return this.#guarded.get(registryHost, ca);
   }
 
   get userAgent(): string {
@@ -98,8 +79,9 @@ export class Network {
         signal: exchange.signal,
       })
       .catch((error: unknown) => {
-        if (error instanceof AddressRefusedError)
+        if (error instanceof AddressRefusedError) {
           throw new RedirectRefusedError(endpoint.host, url, error.message);
+        }
         throw exchange.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
       });
     return Object.assign(response, { url, authorization: undefined });
@@ -116,18 +98,8 @@ export class Network {
   }
 
   async close(): Promise<void> {
-    const agents = [...this.#agents.values(), ...this.#guarded.values()];
+    const agents = [...this.#agents.values()];
     this.#agents.clear();
-    this.#guarded.clear();
-    await Promise.all(agents.map((a) => a.close()));
+    await Promise.all([...agents.map((a) => a.close()), this.#guarded.close()]);
   }
-}
-
-function trustKey(ca: readonly string[] | undefined): string {
-  return ca && ca.length > 0 ? ca.join('\n') : '';
-}
-
-// A `ca` option replaces Node's trust store; certs.d adds to it, as in dockerd.
-function trustOptions(ca: readonly string[] | undefined): { ca?: string[] } {
-  return ca && ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {};
 }

@@ -15,7 +15,7 @@ import type { Network } from './network.ts';
 import { isRetryableStatus, retryCall } from './retry.ts';
 import type { TransportLimits } from './transport.ts';
 
-export type TokenRequest = Omit<FetchTokenOptions, 'dispatcher' | 'userAgent' | 'timeoutMs'>;
+export type TokenRequest = Omit<FetchTokenOptions, 'dispatcher' | 'registryHost' | 'userAgent' | 'timeoutMs'>;
 
 export class TokenLeg {
   readonly #network: Network;

@@ -1,5 +1,6 @@
 // Runs inside a test's network namespace: listeners on a link-local and a private address that count what
-// reaches them, a registry on loopback whose manifests redirect there, and a Dockhand daemon. Prints
+// reaches them, a registry on loopback whose manifests redirect there (repositories `metadata` and `private`) or
+// whose 401 names a token realm on a DNS name that resolves there (`realm/<name>`), and a Dockhand daemon. Prints
 // {"socket","registry"} once ready; on each stdin line prints the listeners' counts; exits when stdin closes.
 
 import { createServer, type Server } from 'node:http';
@@ -28,6 +29,11 @@ for (const address of [linkLocal, privateAddress]) {
 const registry = createServer((req, res) => {
   const url = req.url ?? '';
   if (url === '/v2/') return res.writeHead(200).end('{}');
+  const realm = /^\/v2\/realm\/([a-z0-9.-]+)\//.exec(url)?.[1];
+  if (realm) {
+    const challenge = `Bearer realm="http://${realm}/latest/meta-data/token",service="netns"`;
+    return res.writeHead(401, { 'www-authenticate': challenge }).end();
+  }
   const to = url.startsWith('/v2/metadata/')
     ? linkLocal
     : url.startsWith('/v2/private/')
