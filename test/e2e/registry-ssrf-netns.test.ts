@@ -15,6 +15,10 @@ const LINK_LOCAL = '169.254.169.254';
 const PRIVATE = '10.23.0.1';
 const METADATA_NAME = 'metadata.evil.test';
 const PRIVATE_NAME = 'auth.internal.test';
+const REALMS = [
+  [METADATA_NAME, LINK_LOCAL, 'a link-local address'],
+  [PRIVATE_NAME, PRIVATE, 'a private-network address'],
+] as const;
 const ROOT = join(import.meta.dirname, '..', '..');
 
 let netns: Netns;
@@ -45,11 +49,13 @@ afterAll(async () => {
   netns?.remove();
 });
 
-async function counts(): Promise<Record<string, number>> {
+async function ask<T>(line: string): Promise<T> {
   const answer = nextLine();
-  child.stdin!.write('counts\n');
+  child.stdin!.write(`${line}\n`);
   return JSON.parse(await answer);
 }
+
+const counts = () => ask<Record<string, number>>('counts');
 
 describe('redirect targets inside a network namespace', () => {
   it.each([
@@ -70,10 +76,7 @@ describe('redirect targets inside a network namespace', () => {
 });
 
 describe('token realms named by DNS inside a network namespace', () => {
-  it.each([
-    [METADATA_NAME, LINK_LOCAL, 'a link-local address'],
-    [PRIVATE_NAME, PRIVATE, 'a private-network address'],
-  ])(
+  it.each(REALMS)(
     'a realm on %s (resolving to %s) is refused, and the address gets no token request nor credential',
     async (name, address, why) => {
       const auth = { username: 'netns-user', password: 'netns-secret-password' };
@@ -82,6 +85,16 @@ describe('token realms named by DNS inside a network namespace', () => {
       expect(outcome.message).toContain(`token realm http://${name}/latest/meta-data/token refused`);
       expect(outcome.message).toContain(`${address} is ${why}`);
       expect(outcome.message).not.toContain(auth.password);
+      expect((await counts())[address]).toBe(0);
+    },
+  );
+
+  it.each(REALMS)(
+    'the SDK token handler refuses a realm on %s (resolving to %s) too',
+    async (name, address, why) => {
+      const outcome = await ask<{ error?: string; message?: string }>(`sdk ${name}`);
+      expect(outcome.error).toBe('RealmRefusedError');
+      expect(outcome.message).toContain(`${address} is ${why}`);
       expect((await counts())[address]).toBe(0);
     },
   );
