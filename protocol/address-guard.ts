@@ -33,13 +33,8 @@ export function screenedLookup(resolve: Resolver, screen: Screen = () => undefin
         const first = allowed[0];
         if (first === undefined) {
           const refusal = wanted[0] && screen(hostname, wanted[0].address);
-          if (!refusal)
-            return callback(
-              Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }),
-              '',
-              0,
-            );
-          return callback(refused(hostname, refusal), '', 0);
+          const notFound = Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+          return callback(refusal ? refused(hostname, refusal) : notFound, '', 0);
         }
         if (options.all) return (callback as (e: null, a: ResolvedAddress[]) => void)(null, allowed);
         callback(null, first.address, first.family);
@@ -75,14 +70,6 @@ export async function guardedConnector(
     if (refusal) return callback(refused(hostname, refusal), null);
     return connect(target, callback);
   };
-}
-
-/**
- * The process's guarded pool for requests to what `registryHost` named (its token realm, its authorization server),
- * for callers that bring no network of their own (the SDK). The daemon keeps its own, with its trust and timeouts.
- */
-export function realmDispatcher(registryHost: string): Promise<Agent> {
-  return shared.get(registryHost);
 }
 
 /** Connection options for a trust setting: these PEM CAs on top of the system's (a `ca` option replaces them). */
@@ -142,3 +129,11 @@ export class GuardedAgents {
 }
 
 const shared = new GuardedAgents();
+
+/**
+ * The process's guarded pool for requests to what `registryHost` named (its token realm, its authorization server),
+ * for callers that bring no network of their own (the SDK). The daemon keeps its own, with its trust and timeouts.
+ */
+export function realmDispatcher(registryHost: string): Promise<Agent> {
+  return shared.get(registryHost);
+}

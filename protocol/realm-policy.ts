@@ -9,10 +9,12 @@
 //     refused, unless it is the registry's own host (same address, any port), or both are loopback: a local
 //     registry often runs its token server on another local port.
 //
-// checkRealm decides what the realm's text shows. A realm (or redirect target) given by DNS name is held to the same
-// classes where the connection is made (address-guard.ts): its name is resolved once, each address is checked with
-// connectRefusal, and the socket goes only to an allowed one, so a name that resolves to 169.254.169.254, at once or
-// only on a second lookup (DNS rebinding), gets no request (the gap go-containerregistry#2440 leaves open).
+// checkRealm judges the realm as written, before any lookup. A realm (or redirect target) given by DNS name is held
+// to the same classes where the connection is made (address-guard.ts): its name is resolved once, each address is
+// checked with connectRefusal, and the socket goes only to an allowed one, so a name that resolves to
+// 169.254.169.254, at once or only on a second lookup (DNS rebinding), gets no request (the gap
+// go-containerregistry#2440 leaves open). The registry's own name is exempt, as the registry itself is reached
+// wherever that name points.
 import { BlockList, isIP } from 'node:net';
 import { RealmRefusedError } from './errors.ts';
 

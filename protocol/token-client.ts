@@ -8,9 +8,10 @@
 //   4. device code (RFC 8628 polling): POST grant_type=urn:ietf:params:oauth:grant-type:device_code; an OAuth
 //      error answer (authorization_pending, slow_down, …) is an OAuthErrorResponse naming the error code.
 //
-// The realm must already have passed checkRealm; a dispatcher built on address-guard.ts holds its addresses to the
-// same policy at connect time. Redirects are followed only within the realm's origin, so
-// credentials never leave it. The body is capped; no error message carries a credential or the body.
+// The realm must already have passed checkRealm; a dispatcher built on address-guard.ts (the daemon's, or the
+// registry's shared one when `registryHost` is given) holds its addresses to the same policy at connect time.
+// Redirects are followed only within the realm's origin, so credentials never leave it. The body is capped; no
+// error message carries a credential or the body.
 import type { Dispatcher } from 'undici';
 import { realmDispatcher } from './address-guard.ts';
 import {
