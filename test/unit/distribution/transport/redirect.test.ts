@@ -23,10 +23,17 @@ function fakeNetwork(answers: Record<string, { status: number; location?: string
   return { sent, roundTrip };
 }
 
-async function follow(registry: string, location: string) {
+async function follow(registry: string, location: string, names: Record<string, string> = {}) {
   const start = `${registry}/v2/r/blobs/x`;
   const network = fakeNetwork({ [start]: { status: 307, location } });
-  const transport = new RegistryTransport({ network: network.roundTrip });
+  const transport = new RegistryTransport({
+    network: network.roundTrip,
+    resolve: async (name) => {
+      const address = names[name];
+      if (address === undefined) throw Object.assign(new Error(name), { code: 'ENOTFOUND' });
+      return [{ address, family: 4 }];
+    },
+  });
   const outcome = await transport
     .send(endpointAt(registry), stubAuthorizer(registry), request('/v2/r/blobs/x'))
     .catch((e: unknown) => e);
@@ -53,6 +60,16 @@ describe('redirect targets', () => {
     expect((await follow('http://10.0.0.5:5000', 'http://10.0.0.6:9000/b')).outcome).toBeInstanceOf(
       RedirectRefusedError,
     );
+  });
+
+  it("a registry known by a private name may redirect to that name's other ports, not to another private name", async () => {
+    const names = { 'registry.corp': '10.0.0.5', 'storage.corp': '10.0.0.6' };
+    const same = await follow('http://registry.corp:5000', 'http://registry.corp:9000/b', names);
+    expect(same.sent).toHaveLength(2);
+    const other = await follow('http://registry.corp:5000', 'http://storage.corp/b', names);
+    expect(other.outcome).toBeInstanceOf(RedirectRefusedError);
+    expect((other.outcome as RedirectRefusedError).reason).toContain('10.0.0.6 is a private-network address');
+    expect(other.sent).toHaveLength(1);
   });
 
   it('https to http after a credential was sent is refused; the query of the target is never shown', async () => {
