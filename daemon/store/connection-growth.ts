@@ -28,6 +28,7 @@ const WINDOWS_TO_FAIL = 2;
 const BUSY_LOOP = 0.6;
 /** The event loop's busy share is measured over windows of at least this length. */
 const LOOP_WINDOW_MS = 200;
+
 export interface GrowthTrial {
   /** Bytes per millisecond of all transfers in the window before the trial. */
   readonly before: number;
@@ -58,7 +59,7 @@ export class ConnectionGrowth {
   /** Transfers at which a trial did not pay: none begins until fewer run. */
   #saturatedAt = Number.POSITIVE_INFINITY;
   #loopSample: EventLoopUtilization = performance.eventLoopUtilization();
-  #loopBusy = 0;
+  #loopBusy = 1;
 
   /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
   get bytes(): number {
@@ -67,8 +68,12 @@ export class ConnectionGrowth {
 
   /** Counts a running transfer until it is closed. */
   track(): Transfer {
-    // The event loop's load is measured from when transfers run, not over the idle time before.
-    if (this.#transfers === 0) this.#loopSample = performance.eventLoopUtilization();
+    // The event loop's load is measured from when transfers run, not over the idle time before; until one window
+    // has passed it is unknown, and counts as busy.
+    if (this.#transfers === 0) {
+      this.#loopSample = performance.eventLoopUtilization();
+      this.#loopBusy = 1;
+    }
     this.#transfers++;
     let streaming = false;
     let open = true;
@@ -106,11 +111,8 @@ export class ConnectionGrowth {
 
   #sampleLoad(): void {
     const since = performance.eventLoopUtilization(this.#loopSample);
-    const window = since.idle + since.active;
-    if (window < LOOP_WINDOW_MS) return;
-    // A window from before the transfers began (an idle daemon) says nothing about them: measure a new one first.
-    const stale = window > 3 * LOOP_WINDOW_MS;
-    this.#loopBusy = stale ? 1 : since.utilization;
+    if (since.idle + since.active < LOOP_WINDOW_MS) return;
+    this.#loopBusy = since.utilization;
     this.#loopSample = performance.eventLoopUtilization();
   }
 

@@ -23,7 +23,7 @@ import { Secrets } from '../transport/sanitize.ts';
 import type { TokenRequest } from '../transport/token-leg.ts';
 import type { Authorizer, AuthRequest } from './authorizer.ts';
 import type { ChallengeMemory, HostChallenge } from './challenge-memory.ts';
-import { basicCredentials, basicHeader } from './credentials.ts';
+import { basicCredentials, basicHeader, bearerHeader } from './credentials.ts';
 
 type BearerChallenge = Extract<HostChallenge, { scheme: 'bearer' }>;
 
@@ -64,7 +64,7 @@ export class ClassicAuthorizer implements Authorizer {
   async authorization(request: AuthRequest): Promise<string | undefined> {
     const { endpoint } = request;
     const mine = this.#mine(endpoint);
-    if (mine && this.#o.auth.registrytoken) return `Bearer ${this.#o.auth.registrytoken}`;
+    if (mine && this.#o.auth.registrytoken) return bearerHeader(this.#o.auth.registrytoken);
     const seen = this.#o.memory.get(endpoint);
     if (seen?.scheme === 'basic') {
       const basic = mine ? basicCredentials(this.#o.auth) : undefined;
@@ -72,7 +72,7 @@ export class ClassicAuthorizer implements Authorizer {
     }
     if (seen?.scheme !== 'bearer') return undefined;
     try {
-      return `Bearer ${await this.#token(request, seen, request.scopes)}`;
+      return bearerHeader(await this.#token(request, seen, request.scopes));
     } catch (err) {
       if (request.signal?.aborted) throw err;
       // The remembered realm no longer serves us (refused, down, moved): ask the registry again, unauthenticated,
@@ -91,7 +91,7 @@ export class ClassicAuthorizer implements Authorizer {
       // Renewed since this request was sent (another request met the same expiry first): the retry takes the new
       // token, so a token expiring under many requests in flight costs one token request, not one per request.
       const current = this.#o.tokens.peek(this.#key(endpoint, seen, request.scopes));
-      if (refused !== undefined && current !== undefined && refused !== `Bearer ${current.token}`) return;
+      if (refused !== undefined && current !== undefined && refused !== bearerHeader(current.token)) return;
       // Registries may name another repository or more actions than the request needs (Artifactory, nvcr.io):
       // ask for both, and file the token under the request's own scope too, so the next request finds it.
       const wanted = mergeScopes(request.scopes, parseScopes(bearer.scope ?? []));

@@ -23,6 +23,11 @@ export function basicCredentials(auth: AuthConfig): { username: string; password
   return undefined;
 }
 
+/** The Authorization a bearer token goes in; a refused request's header is compared with it, so one format. */
+export function bearerHeader(token: string): string {
+  return `Bearer ${token}`;
+}
+
 export function basicHeader(credentials: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }

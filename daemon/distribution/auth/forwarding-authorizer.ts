@@ -14,7 +14,7 @@ import { Secrets } from '../transport/sanitize.ts';
 import type { ChallengeChannel } from './auth-mode.ts';
 import type { Authorizer, AuthRequest } from './authorizer.ts';
 import type { ChallengeMemory } from './challenge-memory.ts';
-import { basicCredentials, basicHeader, withAnswer } from './credentials.ts';
+import { basicCredentials, basicHeader, bearerHeader, withAnswer } from './credentials.ts';
 
 /** How long before expiry a renewal is asked: a quarter of the token's life, at least 1 s, at most 30 s. */
 export function renewalLeadMs(lifetimeMs: number): number {
@@ -88,7 +88,7 @@ export class ForwardingAuthorizer implements Authorizer {
     const hostToken =
       mine || this.#memory.get(endpoint) ? this.#auth.registrytokens?.[endpoint.host] : undefined;
     const token = hostToken ?? (mine ? this.#auth.registrytoken : undefined);
-    if (token) return `Bearer ${token}`;
+    if (token) return bearerHeader(token);
     const basic = mine ? basicCredentials(this.#auth) : undefined;
     // Basic credentials only go to an origin that asked for Basic: never offered blind.
     if (basic && this.#memory.get(endpoint)?.scheme === 'basic') return basicHeader(basic);
