@@ -52,22 +52,38 @@ function refused(hostname: string, refusal: { class: string; message: string }):
   );
 }
 
-/**
- * undici's connector for requests a registry sent us on (redirect targets, token realms): names resolve through the
- * screened lookup; an IP literal, which net.connect does not look up, is screened here.
- */
+/** How a connection to a target `registryHost` named is held to the address policy. */
+export interface ConnectGuard {
+  /** net.connect's `lookup`: one resolution, the refused addresses dropped. */
+  lookup: LookupFunction;
+  /** The refusal of an IP literal, which net.connect does not look up; undefined for a name or an allowed address. */
+  refuseLiteral(hostname: string): AddressRefusedError | undefined;
+}
+
+export function connectGuard(registryHost: string, resolve: Resolver = systemResolver): ConnectGuard {
+  const screen: Screen = (hostname, address) => connectRefusal(hostname, address, registryHost);
+  return {
+    lookup: screenedLookup(resolve, screen),
+    refuseLiteral(hostname) {
+      const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+      const refusal = isIP(bare) !== 0 ? screen(bare, bare) : undefined;
+      return refusal ? refused(bare, refusal) : undefined;
+    },
+  };
+}
+
+/** undici's connector for requests a registry sent us on (redirect targets, token realms), held by connectGuard. */
 export async function guardedConnector(
   registryHost: string,
   options: buildConnector.BuildOptions,
   resolve: Resolver = systemResolver,
 ): Promise<buildConnector.connector> {
   const { buildConnector } = await import('undici');
-  const screen: Screen = (hostname, address) => connectRefusal(hostname, address, registryHost);
-  const connect = buildConnector({ ...options, lookup: screenedLookup(resolve, screen) });
+  const guard = connectGuard(registryHost, resolve);
+  const connect = buildConnector({ ...options, lookup: guard.lookup });
   return (target, callback) => {
-    const hostname = target.hostname.replace(/^\[(.*)\]$/, '$1');
-    const refusal = isIP(hostname) !== 0 ? screen(hostname, hostname) : undefined;
-    if (refusal) return callback(refused(hostname, refusal), null);
+    const refusal = guard.refuseLiteral(target.hostname);
+    if (refusal) return callback(refusal, null);
     return connect(target, callback);
   };
 }

@@ -135,12 +135,16 @@ export class RepositoryClient {
     return tags;
   }
 
-  /** Opens a blob body from `offset` (a Range request), for resuming a partial download. */
-  async openBlob(digest: string, offset: number, signal?: AbortSignal): Promise<BlobStream> {
+  /**
+   * Opens a blob body from `offset` (a Range request), for resuming a partial download. Given the blob's `size`, a
+   * large rest goes over the bulk wire.
+   */
+  async openBlob(digest: string, offset: number, signal?: AbortSignal, size?: number): Promise<BlobStream> {
     const { response, body } = await this.#openBlobBody(
       digest,
       offset > 0 ? `bytes=${offset}-` : undefined,
       signal,
+      size !== undefined && size - offset >= BULK_MIN_BYTES,
     );
     return { body, start: response.statusCode === 206 ? offset : 0 };
   }
@@ -150,7 +154,12 @@ export class RepositoryClient {
    * answered 206 for it, 0 when it sent the whole blob, -1 when it sent another range.
    */
   async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<BlobRange> {
-    const { response, body } = await this.#openBlobBody(digest, `bytes=${start}-${end - 1}`, signal);
+    const { response, body } = await this.#openBlobBody(
+      digest,
+      `bytes=${start}-${end - 1}`,
+      signal,
+      end - start >= BULK_MIN_BYTES,
+    );
     if (response.statusCode !== 206) return { body, start: 0, rangeable: false };
     const sent = contentRangeStart(header(response, 'content-range'));
     const rangeable = /\bbytes\b/i.test(header(response, 'accept-ranges') ?? '');
@@ -161,9 +170,14 @@ export class RepositoryClient {
    * A blob GET, whole or a range. Not retried here: the blob fetch retries, resuming from what it has (one retry
    * layer per request). The body is cut when it stays below the minimum transfer rate.
    */
-  async #openBlobBody(digest: string, range: string | undefined, signal: AbortSignal | undefined) {
+  async #openBlobBody(
+    digest: string,
+    range: string | undefined,
+    signal: AbortSignal | undefined,
+    bulk: boolean,
+  ) {
     const headers: Record<string, string> = range === undefined ? {} : { range };
-    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal, false);
+    const response = await this.#read('GET', 'blob', `blobs/${digest}`, headers, signal, { bulk });
     return { response, body: this.#o.transport.watchBody(response.body) };
   }
 
@@ -293,7 +307,7 @@ export class RepositoryClient {
     suffix: string,
     headers: Record<string, string>,
     signal?: AbortSignal,
-    retried = true,
+    blobBody?: { bulk: boolean },
   ) {
     const endpoints = this.#o.endpoints.filter((e) => !this.#downMirrors.has(e));
     for (let i = 0; ; i++) {
@@ -306,8 +320,10 @@ export class RepositoryClient {
           scopes: this.#scopes('pull'),
           headers,
           ...(signal ? { signal } : {}),
-          // A mirror is not retried: the origin behind it is the better second try.
-          ...(last && retried ? {} : { replayable: false }),
+          // A mirror is not retried: the origin behind it is the better second try. Nor is a blob body: the blob
+          // fetch retries it from the bytes it has.
+          ...(last && !blobBody ? {} : { replayable: false }),
+          ...(blobBody?.bulk ? { bulk: true } : {}),
         });
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
         if (last) throw await this.#refusal(response, `${method} ${suffix}`, method, resource, endpoint.host);
@@ -322,6 +338,10 @@ export class RepositoryClient {
     }
   }
 }
+
+/** Blob bodies from this size on go over the bulk wire: its connection of their own costs a handshake, which a
+ * megabyte outweighs. */
+const BULK_MIN_BYTES = 1024 * 1024;
 
 /** A page holds names only; a registry that ignores `n` still cannot make the daemon hold more than this. */
 const MAX_TAG_PAGE_BYTES = 4 * 1024 * 1024;

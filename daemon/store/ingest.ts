@@ -6,6 +6,7 @@ import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/prom
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
 import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
+import { giveBack } from '../read-buffers.ts';
 import { newHash, type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -391,6 +392,7 @@ class WriteBehind {
     this.#inFlightBytes = bytes;
     this.#inFlight = writeAll(this.#handle, batch, bytes).then(
       () => {
+        for (const chunk of batch) giveBack(chunk);
         this.#inFlight = undefined;
         this.#inFlightBytes = 0;
         this.written += bytes;

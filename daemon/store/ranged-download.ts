@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
+import { giveBack } from '../read-buffers.ts';
 import type { ConnectionGrowth, GrowthTrial, Transfer } from './connection-growth.ts';
 import { parseDigest } from './digest.ts';
 import { DigestMismatchError, SizeMismatchError, StoreError } from './errors.ts';
@@ -420,7 +421,9 @@ async function appendToPart(path: string, source: Readable): Promise<void> {
     const length = bytes;
     batch = [];
     bytes = 0;
-    if (length > 0) await writeAll(handle, chunks, length);
+    if (length === 0) return;
+    await writeAll(handle, chunks, length);
+    for (const chunk of chunks) giveBack(chunk);
   };
   try {
     for await (const chunk of source) {

@@ -31,7 +31,7 @@ export async function fetchBlob(
       f.store.fetchBlob(
         blob,
         // The store restarts the partial when the registry ignored Range (start 0).
-        (offset, fetchSignal) => f.repo.openBlob(blob.digest, offset, fetchSignal),
+        (offset, fetchSignal) => f.repo.openBlob(blob.digest, offset, fetchSignal, blob.size),
         {
           signal,
           onProgress: (current) => onProgress(current),

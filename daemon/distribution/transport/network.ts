@@ -8,13 +8,15 @@
 import type { Agent } from 'undici';
 import {
   AddressRefusedError,
+  connectGuard,
   GuardedAgents,
   type Resolver,
   screenedLookup,
   trustOptions,
 } from '../../../protocol/index.ts';
 import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
-import type { RoundTrip } from './round-trip.ts';
+import { bulkGet } from './bulk-wire.ts';
+import type { Exchange, RegistryResponse, RoundTrip } from './round-trip.ts';
 
 export interface NetworkOptions {
   userAgent: string;
@@ -65,27 +67,54 @@ export class Network {
 
   readonly roundTrip: RoundTrip = async (exchange) => {
     const { url, method, endpoint } = exchange;
+    const response = await (exchange.request.bulk && method === 'GET' && exchange.body === undefined
+      ? this.#bulk(exchange)
+      : this.#undici(exchange)
+    ).catch((error: unknown) => {
+      if (error instanceof AddressRefusedError) {
+        throw new RedirectRefusedError(endpoint.host, url, error.message);
+      }
+      throw exchange.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
+    });
+    return Object.assign(response, { url, authorization: undefined });
+  };
+
+  async #undici(exchange: Exchange): Promise<Omit<RegistryResponse, 'url' | 'authorization'>> {
+    const { url, method, endpoint } = exchange;
     const dispatcher =
       url.origin === endpoint.origin
         ? await this.dispatcher(endpoint.ca)
         : await this.guardedDispatcher(endpoint.host, endpoint.ca);
-    const response = await dispatcher
-      .request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method,
-        headers: { 'user-agent': this.#o.userAgent, ...exchange.headers },
-        body: exchange.body,
-        signal: exchange.signal,
-      })
-      .catch((error: unknown) => {
-        if (error instanceof AddressRefusedError) {
-          throw new RedirectRefusedError(endpoint.host, url, error.message);
-        }
-        throw exchange.signal?.aborted ? error : new RegistryConnectionError(method, url, error);
-      });
-    return Object.assign(response, { url, authorization: undefined });
-  };
+    return dispatcher.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers: { 'user-agent': this.#o.userAgent, ...exchange.headers },
+      body: exchange.body,
+      signal: exchange.signal,
+    });
+  }
+
+  /** A blob body on a connection of its own, held to the same trust and address policy as the pools above. */
+  #bulk(exchange: Exchange): Promise<Omit<RegistryResponse, 'url' | 'authorization'>> {
+    const { url, endpoint } = exchange;
+    const resolve = this.#o.resolve;
+    let lookup = resolve ? screenedLookup(resolve) : undefined;
+    if (url.origin !== endpoint.origin) {
+      const guard = connectGuard(endpoint.host, resolve);
+      const refusal = guard.refuseLiteral(url.hostname);
+      if (refusal) return Promise.reject(refusal);
+      lookup = guard.lookup;
+    }
+    return bulkGet({
+      url,
+      headers: { 'user-agent': this.#o.userAgent, ...exchange.headers },
+      ca: trustOptions(endpoint.ca).ca,
+      lookup,
+      signal: exchange.signal,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+    });
+  }
 
   #pool() {
     return {

@@ -1,6 +1,7 @@
 // The shape every transport part shares: a part takes the next round trip and returns one that adds its concern
 // (go-containerregistry's RoundTripper wrappers, undici's interceptors), so adding a concern adds one part.
 
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Scope } from '../../../protocol/index.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
@@ -23,6 +24,8 @@ export interface RegistryRequest {
   /** Whether a failure may be retried here (GET, HEAD, and bodies the factory can replay). */
   replayable?: boolean;
   onRetry?: (notice: RetryNotice) => void;
+  /** A large blob body: sent on a connection of its own that reads into reused buffers (bulk-wire.ts). */
+  bulk?: boolean;
 }
 
 /** A request on its way through the parts: where it goes now, and for whom. */
@@ -38,7 +41,15 @@ export interface Exchange {
   signal: AbortSignal | undefined;
 }
 
-export type RegistryResponse = Dispatcher.ResponseData & {
+/** A response body as the parts use it: a stream, and `dump` to discard it (undici's bodies and the bulk wire's). */
+export interface ResponseBody extends Readable {
+  dump(): Promise<void>;
+}
+
+export interface RegistryResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: ResponseBody;
   /** The URL that answered (after redirects). */
   url: URL;
   /**
@@ -46,7 +57,7 @@ export type RegistryResponse = Dispatcher.ResponseData & {
    * that came meanwhile is not asked for again.
    */
   authorization: string | undefined;
-};
+}
 
 export type RoundTrip = (exchange: Exchange) => Promise<RegistryResponse>;
 

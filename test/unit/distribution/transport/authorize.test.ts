@@ -1,4 +1,5 @@
 // authorize.ts: each hop carries only what the authorizer gives for the hop's own origin.
+import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryTransport } from '../../../../daemon/distribution/transport/transport.ts';
 import { type FakeRegistry, startFakeRegistry } from '../fake-registry.ts';
@@ -27,7 +28,7 @@ describe('authorize', () => {
     other.handle((_req, res) => res.writeHead(200).end('ok'));
     const authorizer = stubAuthorizer(registry.origin);
     const response = await transport.send(endpointAt(registry.origin), authorizer, request('/v2/r/blobs/x'));
-    expect(await response.body.text()).toBe('ok');
+    expect(await text(response.body)).toBe('ok');
     expect(registry.seen[0]?.headers.authorization).toBe('Bearer stub-token-123');
     expect(other.seen[0]?.headers.authorization).toBeUndefined();
     expect(authorizer.asked).toEqual([registry.origin, other.origin]);

@@ -1,4 +1,5 @@
 // challenge.ts: a 401 goes to the authorizer once; a second 401 fails, with the registry's text masked.
+import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryUnauthorizedError } from '../../../../daemon/distribution/errors.ts';
 import { RegistryTransport } from '../../../../daemon/distribution/transport/transport.ts';
@@ -37,7 +38,7 @@ describe('challenge', () => {
       },
       request('/v2/r/manifests/1'),
     );
-    expect(await response.body.text()).toBe('ok');
+    expect(await text(response.body)).toBe('ok');
     expect(authorizer.challenges).toEqual([{ origin: registry.origin, lines: [CHALLENGE] }]);
     expect(registry.seen).toHaveLength(2);
   });

@@ -2,6 +2,7 @@
 // address policy allows, resolved once where the connection is made. The resolver here is the test's: names it
 // answers stand for hosts on the internet, and every address it gives is loopback or never contacted, so a
 // refusal that failed would reach a local listener that counts it, not another machine.
+import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChallengeMemory } from '../../../../daemon/distribution/auth/challenge-memory.ts';
 import { ClassicAuthorizer } from '../../../../daemon/distribution/auth/classic-authorizer.ts';
@@ -115,7 +116,7 @@ describe('a token realm named by DNS', () => {
       classicAuthorizer(endpoint),
       request('/v2/r/manifests/1'),
     );
-    expect(await response.body.text()).toBe('ok');
+    expect(await text(response.body)).toBe('ok');
     expect(elsewhere.seen.map((r) => r.path)).toEqual(['/token?service=s&account=someone']);
   });
 });

@@ -1,4 +1,5 @@
 // retry.ts: the one retry layer, counted at the registry.
+import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryTransport } from '../../../../daemon/distribution/transport/transport.ts';
 import { type FakeRegistry, startFakeRegistry } from '../fake-registry.ts';
@@ -30,7 +31,7 @@ describe('retry', () => {
       ...request('/v2/'),
       onRetry: (notice) => notices.push(notice.attempt),
     });
-    expect(await response.body.text()).toBe('ok');
+    expect(await text(response.body)).toBe('ok');
     expect(registry.seen).toHaveLength(3);
     expect(notices).toEqual([1, 2]);
   });
