@@ -1,6 +1,12 @@
 // retry.ts: the one retry layer, counted at the registry.
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ResponseClosedError,
+  WireTimeoutError,
+} from '../../../../daemon/distribution/transport/bulk-wire.ts';
+import { MalformedResponseError } from '../../../../daemon/distribution/transport/http1-response.ts';
+import { isRetryableError } from '../../../../daemon/distribution/transport/retry.ts';
 import { RegistryTransport } from '../../../../daemon/distribution/transport/transport.ts';
 import { type FakeRegistry, startFakeRegistry } from '../fake-registry.ts';
 import { endpointAt, request, stubAuthorizer } from '../stub-authorizer.ts';
@@ -52,5 +58,54 @@ describe('retry', () => {
     });
     await response.body.dump();
     expect(registry.seen).toHaveLength(1);
+  });
+});
+
+describe('retry on the bulk wire', () => {
+  it('retries a connection cut before the head (DOCKHAND_RESPONSE_CLOSED) until an answer', async () => {
+    let n = 0;
+    registry.handle((req, res) => {
+      n++;
+      if (n === 1) req.socket.destroy();
+      else res.writeHead(200).end('ok');
+    });
+    const response = await transport.send(endpointAt(registry.origin), stubAuthorizer(''), {
+      ...request('/v2/r/blobs/sha256:00'),
+      bulk: true,
+    });
+    expect(await text(response.body)).toBe('ok');
+    expect(registry.seen).toHaveLength(2);
+    expect(registry.seen[1]?.headers.connection).toBe('close');
+  });
+
+  it('retries a registry that never answers (DOCKHAND_HEADERS_TIMEOUT)', async () => {
+    const short = new RegistryTransport({ limits: { retry, idleTimeoutMs: 100 } });
+    let n = 0;
+    registry.handle((_req, res) => {
+      n++;
+      if (n > 1) res.writeHead(200).end('ok');
+    });
+    try {
+      const response = await short.send(endpointAt(registry.origin), stubAuthorizer(''), {
+        ...request('/v2/r/blobs/sha256:00'),
+        bulk: true,
+      });
+      expect(await text(response.body)).toBe('ok');
+      expect(registry.seen).toHaveLength(2);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('counts every bulk wire failure a cut or an idle connection makes as retryable, a malformed answer not', () => {
+    expect(isRetryableError(new ResponseClosedError('cut'))).toBe(true);
+    for (const code of [
+      'DOCKHAND_CONNECT_TIMEOUT',
+      'DOCKHAND_HEADERS_TIMEOUT',
+      'DOCKHAND_BODY_TIMEOUT',
+    ] as const) {
+      expect(isRetryableError(new WireTimeoutError(code, 'idle'))).toBe(true);
+    }
+    expect(isRetryableError(new MalformedResponseError('bad'))).toBe(false);
   });
 });
