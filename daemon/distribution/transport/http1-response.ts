@@ -48,14 +48,13 @@ export function parseHead(bytes: Buffer): ResponseHead {
     }
     const value = line.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, '');
     if (!FIELD_VALUE.test(value)) throw new MalformedResponseError(`bad value of header ${name}`);
-    // The head was read as latin1, one character per byte; values are UTF-8 as undici decodes them, so a
-    // forwarded challenge keeps its bytes.
-    const text = Buffer.from(value, 'latin1').toString('utf8');
+    // Values stay latin1, one character per byte, as undici gives them: a forwarded challenge keeps its bytes,
+    // whichever wire it came over.
     const key = name.toLowerCase();
     const seen = headers[key];
-    if (seen === undefined) headers[key] = text;
-    else if (Array.isArray(seen)) seen.push(text);
-    else headers[key] = [seen, text];
+    if (seen === undefined) headers[key] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers[key] = [seen, value];
   }
   return { statusCode: Number(status[1]), headers };
 }
