@@ -1,0 +1,75 @@
+// read-buffers.ts: a buffer is read into again only once every chunk lent out of it came back.
+import { describe, expect, it } from 'vitest';
+import { giveBack, ReadBuffers } from '../../daemon/read-buffers.ts';
+
+describe('ReadBuffers', () => {
+  it('hands out buffers of its size, new ones while none came back', () => {
+    const pool = new ReadBuffers(1024, 4);
+    const a = pool.take();
+    const b = pool.take();
+    expect(a.length).toBe(1024);
+    expect(a.buffer).not.toBe(b.buffer);
+  });
+
+  it('reuses a buffer only after every view lent out of it was given back', () => {
+    const pool = new ReadBuffers(64, 4);
+    const buffer = pool.take();
+    const views = [buffer.subarray(0, 10), buffer.subarray(10, 20), buffer.subarray(20, 64)];
+    pool.lend(buffer, views.length);
+    giveBack(views[0] as Buffer);
+    giveBack(views[2] as Buffer);
+    expect(pool.take()).not.toBe(buffer);
+    giveBack(views[1] as Buffer);
+    expect(pool.take()).toBe(buffer);
+    expect(pool.take()).not.toBe(buffer);
+  });
+
+  it('never reuses a buffer with a view out, however long it waits', async () => {
+    const pool = new ReadBuffers(64, 4);
+    const buffer = pool.take();
+    pool.lend(buffer, 2);
+    giveBack(buffer.subarray(0, 1));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 8; i++) expect(pool.take()).not.toBe(buffer);
+  });
+
+  it('takes a buffer lent with no views back at once', () => {
+    const pool = new ReadBuffers(64, 4);
+    const buffer = pool.take();
+    pool.lend(buffer, 0);
+    expect(pool.take()).toBe(buffer);
+  });
+
+  it('ignores chunks of buffers no pool lent, and of a loan already settled', () => {
+    const pool = new ReadBuffers(64, 4);
+    giveBack(Buffer.alloc(64));
+    giveBack(new Uint8Array(8));
+    const fresh = pool.take();
+    expect(fresh.length).toBe(64);
+    const buffer = pool.take();
+    pool.lend(buffer, 1);
+    giveBack(buffer.subarray(0, 8));
+    expect(pool.take()).toBe(buffer);
+    // The buffer is out again (taken, not lent): a late chunk of the old loan must not put it back.
+    giveBack(buffer.subarray(0, 8));
+    expect(pool.take()).not.toBe(buffer);
+  });
+
+  it('keeps at most maxFree buffers waiting, dropping the rest', () => {
+    const pool = new ReadBuffers(64, 2);
+    const taken = [pool.take(), pool.take(), pool.take()];
+    for (const buffer of taken) pool.put(buffer);
+    const again = [pool.take(), pool.take(), pool.take()];
+    expect(again.filter((b) => taken.includes(b))).toHaveLength(2);
+  });
+
+  it('gives each buffer back to the pool that lent it', () => {
+    const one = new ReadBuffers(64, 2);
+    const two = new ReadBuffers(64, 2);
+    const buffer = one.take();
+    one.lend(buffer, 1);
+    giveBack(buffer.subarray(5));
+    expect(two.take()).not.toBe(buffer);
+    expect(one.take()).toBe(buffer);
+  });
+});
