@@ -87,7 +87,10 @@ class BulkBodyStream extends Readable implements ResponseBody {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#exchange.abandon();
-    callback(error);
+    // A body can fail in the read that brought its head (a bad chunk right after it), before whoever awaits the
+    // response could listen: the error waits a turn of the event loop rather than go uncaught (undici does so too).
+    if (error && this.listenerCount('error') === 0) setImmediate(() => callback(error));
+    else callback(error);
   }
 
   async dump(): Promise<void> {
