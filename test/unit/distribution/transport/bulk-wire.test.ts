@@ -41,7 +41,7 @@ afterEach(async () => {
 
 /** A server that hands each connection to `answer` with the request head it read. */
 async function rawServer(
-  answer: (socket: Socket, head: string) => void | Promise<void>,
+  answer: (socket: Socket, head: string) => unknown,
   tls?: { cert: string; key: string },
 ): Promise<RawServer> {
   const connections: Connection[] = [];
@@ -245,6 +245,20 @@ describe('bulkGet: framing', () => {
 });
 
 describe('bulkGet: timeouts', () => {
+  it('times out a connection that is never made with DOCKHAND_CONNECT_TIMEOUT', async () => {
+    const error = await bulkGet({
+      url: new URL('http://registry.invalid/v2/'),
+      headers: {},
+      ca: undefined,
+      // A resolver that never answers: the connection waits as one to a black-holed address does.
+      lookup: () => {},
+      signal: undefined,
+      idleTimeoutMs: 100,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WireTimeoutError);
+    expect((error as WireTimeoutError).code).toBe('DOCKHAND_CONNECT_TIMEOUT');
+  });
+
   it('times out a registry that never answers with DOCKHAND_HEADERS_TIMEOUT', async () => {
     const server = await rawServer(() => {});
     const error = await get(server, { idleTimeoutMs: 100 }).catch((e: unknown) => e);
@@ -344,12 +358,13 @@ describe('bulkGet: the request', () => {
 
   it('refuses a header with a line break or a bad name before connecting', async () => {
     const server = await rawServer(() => {});
-    for (const headers of [
+    const refusedHeaders: Record<string, string | string[]>[] = [
       { authorization: 'Bearer a\r\nx-injected: 1' },
       { authorization: 'Bearer a\nb' },
       { 'bad name': 'v' },
       { accept: ['ok', 'bad\r\n'] },
-    ]) {
+    ];
+    for (const headers of refusedHeaders) {
       await expect(get(server, { headers })).rejects.toThrow(/invalid request header/);
     }
     await delay(50);
