@@ -75,6 +75,29 @@ describe('redirect targets inside a network namespace', () => {
   );
 });
 
+describe('a large layer redirected inside a network namespace', () => {
+  it.each([
+    ['metadata', LINK_LOCAL, 'a link-local address'],
+    ['private', PRIVATE, 'a private-network address'],
+  ])(
+    'a 3 MiB layer (read over the bulk wire) redirected to %s (%s) is refused, and the address gets no request',
+    async (repo, address, why) => {
+      const before = (await ask<(string | undefined)[]>('layer gets')).length;
+      const outcome = await pullRaw(rig.socket, `${rig.registry}/big-${repo}`, '1');
+      const failure = outcome.message ?? outcome.messages.find((m) => m.error !== undefined)?.error ?? '';
+      expect(failure).toContain(
+        `redirect from ${rig.registry} to http://${address}/latest/meta-data/ refused`,
+      );
+      expect(failure).toContain(why);
+      expect((await counts())[address]).toBe(0);
+      // The layer GET that was redirected went out on the bulk wire (connection: close; undici keeps alive).
+      const gets = (await ask<(string | undefined)[]>('layer gets')).slice(before);
+      expect(gets.length).toBeGreaterThan(0);
+      for (const connection of gets) expect(connection).toBe('close');
+    },
+  );
+});
+
 describe('token realms named by DNS inside a network namespace', () => {
   it.each(REALMS)(
     'a realm on %s (resolving to %s) is refused, and the address gets no token request nor credential',

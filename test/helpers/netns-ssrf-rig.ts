@@ -1,11 +1,13 @@
 // Runs inside a test's network namespace: listeners on a link-local and a private address that count what
-// reaches them, a registry on loopback whose manifests redirect there (repositories `metadata` and `private`) or
+// reaches them, a registry on loopback whose manifests redirect there (repositories `metadata` and `private`),
+// whose image's 3 MiB layer does (`big-metadata`, `big-private`: a blob the daemon reads over the bulk wire), or
 // whose 401 names a token realm on a DNS name that resolves there (`realm/<name>`), and a Dockhand daemon. Prints
 // {"socket","registry"} once ready; on each stdin line prints the listeners' counts, except `sdk <name>`, which
-// answers such a realm's challenge with the SDK's token handler and prints the error it failed with; exits when
-// stdin closes.
+// answers such a realm's challenge with the SDK's token handler and prints the error it failed with, and `layer
+// gets`, which prints the `connection` header of each large layer GET; exits when stdin closes.
 
-import { createServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createTokenChallengeHandler, parseWwwAuthenticate } from '../../client/index.ts';
@@ -47,9 +49,54 @@ async function sdkAnswer(name: string): Promise<{ error?: string; message?: stri
   );
 }
 
+const digestOf = (bytes: string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const bigConfig = JSON.stringify({
+  architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+  os: 'linux',
+  rootfs: { type: 'layers', diff_ids: [`sha256:${'1'.repeat(64)}`] },
+  config: {},
+});
+const bigLayer = `sha256:${'b'.repeat(64)}`;
+const bigManifest = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  config: {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    digest: digestOf(bigConfig),
+    size: Buffer.byteLength(bigConfig),
+  },
+  layers: [
+    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: bigLayer, size: 3 * 1024 * 1024 },
+  ],
+});
+const layerGets: (string | undefined)[] = [];
+
+/** `big-metadata` and `big-private`: the manifest and config served, the large layer redirected to `to`. */
+function answerBig(url: string, req: IncomingMessage, res: ServerResponse, to: string): ServerResponse {
+  const send = (type: string, body: string) =>
+    res
+      .writeHead(200, {
+        'content-type': type,
+        'content-length': Buffer.byteLength(body),
+        'docker-content-digest': digestOf(body),
+      })
+      .end(req.method === 'HEAD' ? undefined : body);
+  if (url.endsWith('/manifests/1') || url.endsWith(`/manifests/${digestOf(bigManifest)}`))
+    return send('application/vnd.oci.image.manifest.v1+json', bigManifest);
+  if (url.endsWith(`/blobs/${digestOf(bigConfig)}`))
+    return send('application/vnd.oci.image.config.v1+json', bigConfig);
+  if (url.endsWith(`/blobs/${bigLayer}`)) {
+    layerGets.push(req.headers.connection);
+    return res.writeHead(307, { location: `http://${to}/latest/meta-data/` }).end();
+  }
+  return res.writeHead(404).end();
+}
+
 const registry = createServer((req, res) => {
   const url = req.url ?? '';
   if (url === '/v2/') return res.writeHead(200).end('{}');
+  const big = /^\/v2\/big-(metadata|private)\//.exec(url)?.[1];
+  if (big) return answerBig(url, req, res, big === 'metadata' ? linkLocal : privateAddress);
   const realm = /^\/v2\/realm\/([a-z0-9.-]+)\//.exec(url)?.[1];
   if (realm) return res.writeHead(401, { 'www-authenticate': realmChallenge(realm) }).end();
   const to = url.startsWith('/v2/metadata/')
@@ -67,7 +114,7 @@ process.stdout.write(`${JSON.stringify({ socket: daemon.socket, registry: `127.0
 const lines = createInterface({ input: process.stdin });
 lines.on('line', async (line) => {
   const name = /^sdk (.+)$/.exec(line)?.[1];
-  const answer = name === undefined ? counts : await sdkAnswer(name);
+  const answer = line === 'layer gets' ? layerGets : name === undefined ? counts : await sdkAnswer(name);
   process.stdout.write(`${JSON.stringify(answer)}\n`);
 });
 lines.on('close', async () => {
