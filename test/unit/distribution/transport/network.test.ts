@@ -64,20 +64,28 @@ function classicAuthorizer(endpoint: Endpoint): ClassicAuthorizer {
 }
 
 describe('a redirect target', () => {
-  it('that resolves to a public address for the check and to loopback for the connection gets no request', async () => {
-    const endpoint = publicRegistry();
-    const target = `http://cdn.test:${elsewhere.host.split(':')[1]}/blob`;
-    answers['cdn.test'] = [[PUBLIC], [LOOPBACK]];
-    registry.handle((_req, res) => res.writeHead(307, { location: target }).end());
-    const outcome = await transport
-      .send(endpoint, stubAuthorizer(endpoint.origin), request('/v2/r/blobs/x'))
-      .catch((e: unknown) => e);
-    expect(outcome).toBeInstanceOf(RedirectRefusedError);
-    expect((outcome as RedirectRefusedError).reason).toContain('127.0.0.1 is a loopback address');
-    expect((outcome as RedirectRefusedError).reason).toContain('cdn.test');
-    expect(elsewhere.seen).toEqual([]);
-    expect(lookups.filter((n) => n === 'cdn.test')).toHaveLength(2);
-  });
+  it.each([
+    ['', false],
+    [' (a large blob, over the bulk wire)', true],
+  ])(
+    'that resolves to a public address for the check and to loopback for the connection gets no request%s',
+    async (_, bulk) => {
+      const endpoint = publicRegistry();
+      const target = `http://cdn.test:${elsewhere.host.split(':')[1]}/blob`;
+      answers['cdn.test'] = [[PUBLIC], [LOOPBACK]];
+      registry.handle((_req, res) => res.writeHead(307, { location: target }).end());
+      const outcome = await transport
+        .send(endpoint, stubAuthorizer(endpoint.origin), { ...request('/v2/r/blobs/x'), bulk })
+        .catch((e: unknown) => e);
+      expect(outcome).toBeInstanceOf(RedirectRefusedError);
+      expect((outcome as RedirectRefusedError).reason).toContain('127.0.0.1 is a loopback address');
+      expect((outcome as RedirectRefusedError).reason).toContain('cdn.test');
+      expect(elsewhere.seen).toEqual([]);
+      expect(lookups.filter((n) => n === 'cdn.test')).toHaveLength(2);
+      // The bulk wire sends connection: close; undici's pools keep connections alive.
+      expect(registry.seen[0]?.headers.connection).toBe(bulk ? 'close' : 'keep-alive');
+    },
+  );
 });
 
 describe('a token realm named by DNS', () => {
