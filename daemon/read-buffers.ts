@@ -24,9 +24,9 @@ export class ReadBuffers {
     this.#maxFree = maxFree;
   }
 
-  /** A buffer to read into: one given back, or a new one. */
+  /** A buffer to read into: one given back, or a new one, in memory a hashing thread can read (blob-hash.ts). */
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#size);
+    return this.#free.pop() ?? Buffer.from(new SharedArrayBuffer(this.#size));
   }
 
   /** `views` chunks of `buffer` went out; the buffer is read into again once each came back. */
@@ -38,6 +38,12 @@ export class ReadBuffers {
   put(buffer: Buffer): void {
     if (this.#free.length < this.#maxFree) this.#free.push(buffer);
   }
+}
+
+/** One more reader of `chunk` (besides the one it was handed to), who must give it back too. */
+export function borrow(chunk: Uint8Array): void {
+  const loan = loans.get(chunk.buffer);
+  if (loan !== undefined) loan.views++;
 }
 
 /** The bytes of `chunk` are written (and hashed): the buffer under it may be read into again. */
