@@ -1,6 +1,7 @@
-// The buffers a blob body is read into, one pool per connection. Reading into fresh memory costs a page fault per
+// The buffers a blob body is read into, one pool for the process. Reading into fresh memory costs a page fault per
 // 4 KiB: a 537 MB pull spent 0.4-0.6 s of system time on them, as much as hashing it. The store gives each chunk
-// back once its bytes are on disk, and its buffer is read into again. A chunk nobody gives back (an error body, a
+// back once its bytes are on disk (and hashed), and its buffer is read into again, by any connection. Buffers
+// left unused for IDLE_MS are dropped, so an idle daemon holds none. A chunk nobody gives back (an error body, a
 // stream that concatenated its chunks) is collected as any other buffer: giving back is an optimisation, never
 // needed for correctness, and a chunk given back is never touched again by whoever gave it.
 
@@ -12,11 +13,14 @@ interface Loan {
 }
 
 const loans = new WeakMap<ArrayBufferLike, Loan>();
+const IDLE_MS = 2000;
 
 export class ReadBuffers {
   readonly #free: Buffer[] = [];
   readonly #size: number;
   readonly #maxFree: number;
+  #lastUse = 0;
+  #idle: NodeJS.Timeout | undefined;
 
   /** Buffers of `size` bytes; at most `maxFree` wait to be read into, more given back are dropped. */
   constructor(size: number, maxFree: number) {
@@ -26,6 +30,7 @@ export class ReadBuffers {
 
   /** A buffer to read into: one given back, or a new one, in memory a hashing thread can read (blob-hash.ts). */
   take(): Buffer {
+    this.#lastUse = performance.now();
     return this.#free.pop() ?? Buffer.from(new SharedArrayBuffer(this.#size));
   }
 
@@ -36,9 +41,20 @@ export class ReadBuffers {
   }
 
   put(buffer: Buffer): void {
-    if (this.#free.length < this.#maxFree) this.#free.push(buffer);
+    if (this.#free.length >= this.#maxFree) return;
+    this.#free.push(buffer);
+    this.#idle ??= setTimeout(this.#dropIfIdle, IDLE_MS).unref();
   }
+
+  readonly #dropIfIdle = () => {
+    const idleFor = performance.now() - this.#lastUse;
+    this.#idle = idleFor >= IDLE_MS ? undefined : setTimeout(this.#dropIfIdle, IDLE_MS - idleFor).unref();
+    if (this.#idle === undefined) this.#free.length = 0;
+  };
 }
+
+/** The network's buffers: 256 KiB reads, as many kept as the pulls in flight give back (32 cover 8 connections). */
+export const readBuffers = new ReadBuffers(256 * 1024, 32);
 
 /** One more reader of `chunk` (besides the one it was handed to), who must give it back too. */
 export function borrow(chunk: Uint8Array): void {

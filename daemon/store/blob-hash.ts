@@ -5,15 +5,13 @@
 // in place, where a message would cost more than the hash.
 import type { Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { borrow, giveBack, ReadBuffers } from '../read-buffers.ts';
+import { borrow, giveBack, readBuffers } from '../read-buffers.ts';
 import { type DigestAlgorithm, newHash } from './digest.ts';
 
 /** Blobs from this size on are hashed on the hashing thread. */
 export const THREADED_HASH_MIN_BYTES = 1024 * 1024;
 /** Bytes the hashing thread may fall behind the network before the blob's stream is paused. */
-const MAX_LAG_BYTES = 4 * 1024 * 1024;
-/** Chunks of files and other streams are copied into shared buffers of this size for the thread. */
-const STAGING_BYTES = 256 * 1024;
+const MAX_LAG_BYTES = 1024 * 1024;
 /** The thread goes this long after its last blob, and with it its memory. */
 const IDLE_MS = 2000;
 
@@ -149,7 +147,6 @@ class ThreadedHash implements BlobHash {
   /** Chunks sent and not yet hashed, in order: the sequence number that acknowledges each, its length, and what
    * goes back once it is hashed (a borrowed chunk, or a staging buffer). */
   readonly #sent: { seq: number; bytes: number; borrowed?: Uint8Array; staging?: Buffer }[] = [];
-  readonly #staging = new ReadBuffers(STAGING_BYTES, MAX_LAG_BYTES / STAGING_BYTES + 1);
   #seq = 0;
   #lag = 0;
   #waiters: (() => void)[] = [];
@@ -176,9 +173,10 @@ class ThreadedHash implements BlobHash {
     }
     // A chunk of a file or of another stream may be reused by its owner: the thread reads a copy, in shared memory
     // that comes back for the next copy (fresh buffers sent to the thread would wait there for its rare collections).
-    for (let at = 0; at < chunk.byteLength; at += STAGING_BYTES) {
-      const piece = chunk.subarray(at, at + STAGING_BYTES);
-      const staging = this.#staging.take();
+    for (let at = 0; at < chunk.byteLength; ) {
+      const staging = readBuffers.take();
+      const piece = chunk.subarray(at, at + staging.byteLength);
+      at += piece.byteLength;
       staging.set(piece);
       this.#send(staging.subarray(0, piece.byteLength), undefined, staging);
     }
@@ -227,7 +225,7 @@ class ThreadedHash implements BlobHash {
       this.#sent.shift();
       this.#lag -= first.bytes;
       if (first.borrowed) giveBack(first.borrowed);
-      if (first.staging) this.#staging.put(first.staging);
+      if (first.staging) readBuffers.put(first.staging);
     }
     if (!this.behind) this.#wake();
   }

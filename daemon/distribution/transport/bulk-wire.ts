@@ -8,7 +8,7 @@
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { ReadBuffers } from '../../read-buffers.ts';
+import { readBuffers } from '../../read-buffers.ts';
 import {
   ChunkedDecoder,
   type Framing,
@@ -20,11 +20,6 @@ import {
   parseHead,
 } from './http1-response.ts';
 import type { ResponseBody } from './round-trip.ts';
-
-/** Reads of this size; a busy connection fills them (about 2,100 reads for 537 MB against 8,400 of 64 KiB). */
-const READ_BYTES = 256 * 1024;
-/** A connection's buffers waiting to be read into; the rest are on their way to disk. */
-const MAX_FREE_BUFFERS = 8;
 
 /** The connection ended or failed before the response did: retried, as a reset is. */
 export class ResponseClosedError extends Error {
@@ -77,7 +72,7 @@ class BulkBodyStream extends Readable implements ResponseBody {
   constructor(exchange: BulkExchange) {
     // One read's worth: a reader that keeps up takes each chunk as it is pushed, and one that does not pauses the
     // connection after a read.
-    super({ highWaterMark: READ_BYTES });
+    super({ highWaterMark: 256 * 1024 });
     this.#exchange = exchange;
   }
 
@@ -101,7 +96,7 @@ class BulkBodyStream extends Readable implements ResponseBody {
 class BulkExchange {
   readonly response: Promise<BulkResponse>;
   readonly #request: BulkRequest;
-  readonly #buffers = new ReadBuffers(READ_BYTES, MAX_FREE_BUFFERS);
+  readonly #buffers = readBuffers;
   readonly #socket: Socket;
   readonly #requestHead: string;
   #resolve!: (response: BulkResponse) => void;
