@@ -3,7 +3,7 @@
 // it. A registry proxy in front records each request's `connection` header: the bulk wire sends `connection:
 // close` (one response per connection), undici's pools never do, so each case shows which wire carried the layer.
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,7 @@ interface Seen {
   path: string;
   connection: string | undefined;
   authorization: string | undefined;
+  range: string | undefined;
 }
 
 /** A registry proxy that records every request's path, `connection` and Authorization before `answer` sees it. */
@@ -82,6 +83,7 @@ async function recordingProxy(
         path: req.url ?? '',
         connection: req.headers.connection,
         authorization: req.headers.authorization,
+        range: req.headers.range,
       });
       return options.answer?.(req, res, scheme) ?? false;
     },
@@ -191,4 +193,33 @@ describe('large layers over the bulk wire', () => {
     for (const s of gets) expect(s.connection).toBe('close');
     expect(await d.service.store.content.has(big.digest)).toBe(true);
   }, 60_000);
+
+  it('resumes a large blob whose connection closed mid-body, from the bytes it has, over the bulk wire again', async () => {
+    const bytes = await readFile(
+      join(image.layoutDir, 'blobs', 'sha256', big.digest.slice('sha256:'.length)),
+    );
+    const cut = 1024 * 1024;
+    let cuts = 0;
+    const { proxy, seen } = await recordingProxy({
+      target: openRegistry.url,
+      address: '127.0.0.1',
+      answer(req, res) {
+        if (!isBigBlobGet(req) || cuts > 0) return false;
+        cuts++;
+        res.writeHead(200, { 'content-length': bytes.length, 'docker-content-digest': big.digest });
+        // The connection ends cleanly (FIN) a megabyte in: a cut body, not a reset.
+        res.write(bytes.subarray(0, cut), () => res.socket?.end());
+        return true;
+      },
+    });
+    const d = await daemon({ retry: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 10 } });
+    expectPullSucceeded(await pullRaw(d.socket, `${proxy.host}/big`, '1'));
+    const gets = bigGets(seen);
+    expect(gets).toHaveLength(2);
+    for (const s of gets) expect(s.connection).toBe('close');
+    const from = Number(/^bytes=(\d+)-$/.exec(gets[1]?.range ?? '')?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThanOrEqual(cut);
+    expect(await d.service.store.content.has(big.digest)).toBe(true);
+  });
 });
