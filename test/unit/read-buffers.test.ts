@@ -1,5 +1,5 @@
 // read-buffers.ts: a buffer is read into again only once every chunk lent out of it came back.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { giveBack, ReadBuffers } from '../../daemon/read-buffers.ts';
 
 describe('ReadBuffers', () => {
@@ -71,5 +71,25 @@ describe('ReadBuffers', () => {
     giveBack(buffer.subarray(5));
     expect(two.take()).not.toBe(buffer);
     expect(one.take()).toBe(buffer);
+  });
+
+  describe('when idle', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('drops the free buffers once none was taken for 2 s, and keeps them while buffers are taken', () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      const pool = new ReadBuffers(64, 4);
+      const buffer = pool.take();
+      pool.put(buffer);
+      vi.advanceTimersByTime(1500);
+      expect(pool.take()).toBe(buffer);
+      pool.put(buffer);
+      // 2.5 s after the first put, 1 s after the last take: kept.
+      vi.advanceTimersByTime(1000);
+      expect(pool.take()).toBe(buffer);
+      pool.put(buffer);
+      vi.advanceTimersByTime(2100);
+      expect(pool.take()).not.toBe(buffer);
+    });
   });
 });
