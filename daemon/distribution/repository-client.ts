@@ -339,7 +339,7 @@ export class RepositoryClient {
   }
 }
 
-/** Blob bodies from this size on go over the bulk wire: its connection of their own costs a handshake, which a
+/** Blob bodies from this size on go over the bulk wire: the connection of their own costs a handshake, which a
  * megabyte outweighs. */
 const BULK_MIN_BYTES = 1024 * 1024;
 

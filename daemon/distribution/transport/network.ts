@@ -3,7 +3,8 @@
 // User-Agent, and connect, headers and body idle timeouts. A request a registry sent elsewhere (a redirect to
 // another origin, a token realm) goes through an Agent of that registry's whose connections are held to the address
 // policy on the address actually connected to (protocol/address-guard.ts). undici is loaded at the first registry
-// request: an idle daemon that never pulled does not carry it.
+// request: an idle daemon that never pulled does not carry it. A request flagged `bulk` (a large blob body) goes
+// over bulk-wire.ts instead, with the same User-Agent, trust, timeouts and address guard.
 
 import type { Agent } from 'undici';
 import {
