@@ -68,6 +68,7 @@ export async function bulkGet(request: BulkRequest): Promise<BulkResponse> {
 /** The body: reading resumes the connection, destroying or dumping it closes the connection. */
 class BulkBodyStream extends Readable implements ResponseBody {
   readonly #exchange: BulkExchange;
+  #failure: Error | undefined;
 
   constructor(exchange: BulkExchange) {
     // One read's worth: a reader that keeps up takes each chunk as it is pushed, and one that does not pauses the
@@ -90,6 +91,26 @@ class BulkBodyStream extends Readable implements ResponseBody {
 
   async dump(): Promise<void> {
     this.destroy();
+  }
+
+  /**
+   * Fails the body once its reader has the bytes it holds: the bytes that came before a reset are on their way to
+   * disk, and the retry resumes after them. Its reader may attach after the connection failed (the response's
+   * awaiters open a file first): those bytes, often the whole of a short transfer, would be lost otherwise.
+   */
+  fail(error: Error, atOnce: boolean): void {
+    if (atOnce || this.readableLength === 0) this.destroy(error);
+    else this.#failure = error;
+  }
+
+  override read(size?: number): unknown {
+    const chunk = super.read(size);
+    const failure = this.#failure;
+    if (failure !== undefined && this.readableLength === 0) {
+      this.#failure = undefined;
+      process.nextTick(() => this.destroy(failure));
+    }
+    return chunk;
   }
 }
 
@@ -262,7 +283,7 @@ class BulkExchange {
     );
   };
 
-  readonly #onAbort = () => this.#fail(this.#request.signal?.reason);
+  readonly #onAbort = () => this.#fail(this.#request.signal?.reason, true);
 
   /** The body asked for more. */
   resume(): void {
@@ -277,14 +298,15 @@ class BulkExchange {
     this.#close();
   }
 
-  #fail(error: unknown): void {
+  /** `at once`: an abort drops what the body holds; a connection's failure comes after the bytes it brought. */
+  #fail(error: unknown, atOnce = false): void {
     if (this.#done && this.#socket.destroyed) return;
     const wasDone = this.#done;
     this.#done = true;
     this.#close();
     if (wasDone) return;
     if (this.#body === undefined) this.#reject(error);
-    else this.#body.destroy(error instanceof Error ? error : new ResponseClosedError(String(error)));
+    else this.#body.fail(error instanceof Error ? error : new ResponseClosedError(String(error)), atOnce);
   }
 
   #close(): void {

@@ -238,6 +238,30 @@ describe('bulkGet: framing', () => {
     }
   });
 
+  it('gives a reader that comes after a reset the bytes before it, then the error', async () => {
+    // Less than the body holds before it pauses the connection: all of it is read before the reset is.
+    const bytes = randomBytes(100_000);
+    const server = await rawServer(async (s) => {
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * bytes.length}\r\n\r\n`);
+      s.write(bytes);
+      await delay(20);
+      s.resetAndDestroy();
+    });
+    const response = await get(server);
+    // The ingest opens its file before it reads: the reset has come by then.
+    await delay(200);
+    const received: Buffer[] = [];
+    const error = await (async () => {
+      try {
+        for await (const chunk of response.body) received.push(Buffer.from(chunk as Buffer));
+      } catch (failure) {
+        return failure;
+      }
+    })();
+    expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
+    expect(Buffer.concat(received).equals(bytes)).toBe(true);
+  });
+
   it('fails the response with ResponseClosedError when the connection ends before the head did', async () => {
     const server = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\ncontent-le'));
     await expect(get(server)).rejects.toBeInstanceOf(ResponseClosedError);
