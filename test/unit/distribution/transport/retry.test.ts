@@ -79,7 +79,7 @@ describe('retry on the bulk wire', () => {
   });
 
   it('retries a registry that never answers (DOCKHAND_HEADERS_TIMEOUT)', async () => {
-    const short = new RegistryTransport({ limits: { retry, idleTimeoutMs: 100 } });
+    const short = new RegistryTransport({ limits: { retry, idleTimeoutMs: 250 } });
     let n = 0;
     registry.handle((_req, res) => {
       n++;
