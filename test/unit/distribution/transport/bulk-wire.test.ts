@@ -262,6 +262,26 @@ describe('bulkGet: framing', () => {
     expect(Buffer.concat(received).equals(bytes)).toBe(true);
   });
 
+  it('gives a reader that comes after a clean close (FIN) mid-body the bytes before it, then ResponseClosedError', async () => {
+    const bytes = randomBytes(100_000);
+    const server = await rawServer((s) => {
+      s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${2 * bytes.length}\r\n\r\n`);
+      s.end(bytes);
+    });
+    const response = await get(server);
+    await delay(200);
+    const received: Buffer[] = [];
+    const error = await (async () => {
+      try {
+        for await (const chunk of response.body) received.push(Buffer.from(chunk as Buffer));
+      } catch (failure) {
+        return failure;
+      }
+    })();
+    expect(error).toBeInstanceOf(ResponseClosedError);
+    expect(Buffer.concat(received).equals(bytes)).toBe(true);
+  });
+
   it('fails the response with ResponseClosedError when the connection ends before the head did', async () => {
     const server = await rawServer((s) => s.end('HTTP/1.1 200 OK\r\ncontent-le'));
     await expect(get(server)).rejects.toBeInstanceOf(ResponseClosedError);
