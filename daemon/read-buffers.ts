@@ -53,8 +53,11 @@ export class ReadBuffers {
   };
 }
 
-/** The network's buffers: 256 KiB reads, as many kept as the pulls in flight give back (32 cover 8 connections). */
-export const readBuffers = new ReadBuffers(256 * 1024, 32);
+/** The size of a read, so of the largest chunk a blob body brings: streams along its way hold two. */
+export const READ_BUFFER_BYTES = 256 * 1024;
+
+/** The network's buffers, as many kept as the pulls in flight give back (32 cover 8 connections). */
+export const readBuffers = new ReadBuffers(READ_BUFFER_BYTES, 32);
 
 /** One more reader of `chunk` (besides the one it was handed to), who must give it back too. */
 export function borrow(chunk: Uint8Array): void {

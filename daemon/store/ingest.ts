@@ -376,20 +376,16 @@ class WriteBehind {
     return true;
   }
 
+  /** Writes the full batch once the one in flight is written (a writeback under way is not waited for). */
   async next(): Promise<void> {
-    await this.settle();
+    if (this.#inFlight) await this.#inFlight;
     this.#startBatch();
   }
 
-  /** Writes everything accepted so far. */
+  /** Writes everything accepted so far, and waits for the writeback under way. */
   async flush(): Promise<void> {
-    await this.settle();
+    if (this.#inFlight) await this.#inFlight;
     this.#startBatch();
-    await this.settle();
-  }
-
-  /** Waits for the batch in flight, and for the writeback of what came before it. */
-  async settle(): Promise<void> {
     if (this.#inFlight) await this.#inFlight;
     if (this.#writeback) await this.#writeback;
   }
@@ -416,7 +412,7 @@ class WriteBehind {
         throw error;
       },
     );
-    // Awaited by the next settle(); until then the failure must not count as an unhandled rejection.
+    // Awaited by the next next() or flush(); until then the failure must not count as an unhandled rejection.
     this.#inFlight.catch(() => {});
   }
 

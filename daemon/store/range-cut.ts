@@ -2,6 +2,7 @@
 // takes its second half), so the limit is asked for at each chunk; once it is reached the response is dropped.
 // Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
 import { Readable } from 'node:stream';
+import { READ_BUFFER_BYTES } from '../read-buffers.ts';
 
 export class RangeCut extends Readable {
   readonly #body: Readable;
@@ -14,8 +15,8 @@ export class RangeCut extends Readable {
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
    */
   constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void) {
-    // Small for the same reason as the ingest's write batches: chunks that wait here long get promoted.
-    super({ highWaterMark: 128 << 10 });
+    // Two of the largest chunks: room for one more while the reader takes one, no pause per chunk.
+    super({ highWaterMark: 2 * READ_BUFFER_BYTES });
     this.#body = body;
     this.#room = room;
     this.#onBytes = onBytes;

@@ -8,7 +8,7 @@
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
-import { readBuffers } from '../../read-buffers.ts';
+import { READ_BUFFER_BYTES, readBuffers } from '../../read-buffers.ts';
 import {
   ChunkedDecoder,
   type Framing,
@@ -71,9 +71,9 @@ class BulkBodyStream extends Readable implements ResponseBody {
   #failure: Error | undefined;
 
   constructor(exchange: BulkExchange) {
-    // One read's worth: a reader that keeps up takes each chunk as it is pushed, and one that does not pauses the
-    // connection after a read.
-    super({ highWaterMark: 256 * 1024 });
+    // A reader that keeps up takes each chunk as it is pushed; one that does not pauses the connection after one
+    // (more would reach an iterating reader concatenated: a copy, and buffers never given back).
+    super({ highWaterMark: READ_BUFFER_BYTES });
     this.#exchange = exchange;
   }
 

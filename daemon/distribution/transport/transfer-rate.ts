@@ -3,6 +3,7 @@
 // disk is the slow side) do not count against the registry.
 
 import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { READ_BUFFER_BYTES } from '../../read-buffers.ts';
 
 export interface TransferRate {
   /** Bytes per second a body must average over each window; 0 turns the check off. */
@@ -17,9 +18,9 @@ export class TransferTooSlowError extends Error {
 }
 
 export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: TransferRate): Readable {
-  // Room for two 64 KiB chunks: with the default 16 KiB every chunk filled it, and the registry's connection was
-  // paused and resumed once per chunk.
-  const counted = new PassThrough({ highWaterMark: 128 * 1024 });
+  // Room for two of the largest chunks: with less, every chunk filled it, and the registry's connection was paused
+  // and resumed once per chunk (1,741 pauses for 2,100 reads of a 537 MB pull at 128 KiB).
+  const counted = new PassThrough({ highWaterMark: 2 * READ_BUFFER_BYTES });
   if (rate.minBytesPerSecond <= 0) {
     pipeline(body as Readable, counted, () => {});
     return counted;
