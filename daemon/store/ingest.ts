@@ -329,16 +329,20 @@ function toBytes(value: unknown): Uint8Array {
 }
 
 /**
- * Writes chunks in batches of about BATCH_BYTES with one batch on its way to disk while the next one fills, so the
- * network and the disk work at the same time; a full batch waits for the one in flight (memory stays under two
- * batches). A failed write leaves the file with part of a batch: the hash no longer matches it, so the ingest must
- * be closed and a later open re-hashes the file.
+ * Writes chunks in batches of at least BATCH_BYTES with one batch on its way to disk while the next one fills, so
+ * the network and the disk work at the same time; the batch that filled meanwhile is written as soon as the one in
+ * flight is, and the caller holds back only when WAITING_BYTES more wait. A failed write leaves the file with part of
+ * a batch: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
  */
 class WriteBehind {
-  // Small, so that the network's chunks (64 KiB each, outside V8's heap) leave the queue before two young-generation
-  // collections promote them: promoted, they wait for a full collection, and the process's malloc heap grows with
-  // them. A 537 MB pull peaked at 116-120 MiB of RSS with 1 MiB batches, 96-99 MiB with 128 KiB, for the same CPU.
+  // Small, so that chunks the network did not read into its reused buffers (undici's, 64 KiB each, outside V8's
+  // heap) leave the queue before two young-generation collections promote them: promoted, they wait for a full
+  // collection, and the process's malloc heap grows with them (116-120 MiB of RSS with 1 MiB batches, 96-99 MiB with
+  // 128 KiB, for the same CPU).
   static readonly BATCH_BYTES = 128 << 10;
+  // Two of the network's largest chunks: with one, every chunk that came during a write held the stream back
+  // (1,994 pauses for 2,100 chunks of a 537 MB pull).
+  static readonly WAITING_BYTES = 512 << 10;
   // The commit fsyncs the blob; left to then, 128 MiB of a large blob reached the disk after its last byte came
   // (0.3 s for three such blobs here). Written back as they come, they reach it while the network still runs.
   static readonly WRITEBACK_BYTES = 16 << 20;
@@ -364,29 +368,27 @@ class WriteBehind {
   }
 
   /**
-   * Queues a chunk. Returns false when the batch is full and another one is still on its way to disk: the caller
-   * must stop adding and await next(), which writes the full batch once the disk is free.
+   * Queues a chunk. Returns false when WAITING_BYTES wait behind the batch in flight: the caller must stop adding
+   * and await next().
    */
   add(chunk: Uint8Array): boolean {
     this.#batch.push(chunk);
     this.#batchBytes += chunk.byteLength;
-    if (this.#batchBytes < WriteBehind.BATCH_BYTES) return true;
-    if (this.#inFlight) return false;
-    this.#startBatch();
-    return true;
+    if (this.#batchBytes >= WriteBehind.BATCH_BYTES && !this.#inFlight) this.#startBatch();
+    return this.#batchBytes < WriteBehind.WAITING_BYTES;
   }
 
-  /** Writes the full batch once the one in flight is written (a writeback under way is not waited for). */
+  /** Waits until the batch in flight is written (the waiting one then goes; a writeback under way is not waited for). */
   async next(): Promise<void> {
     if (this.#inFlight) await this.#inFlight;
-    this.#startBatch();
   }
 
   /** Writes everything accepted so far, and waits for the writeback under way. */
   async flush(): Promise<void> {
-    if (this.#inFlight) await this.#inFlight;
-    this.#startBatch();
-    if (this.#inFlight) await this.#inFlight;
+    while (this.#inFlight || this.#batchBytes > 0) {
+      if (this.#inFlight) await this.#inFlight;
+      else this.#startBatch();
+    }
     if (this.#writeback) await this.#writeback;
   }
 
@@ -406,6 +408,7 @@ class WriteBehind {
         this.#unsynced += bytes;
         if (this.#unsynced >= WriteBehind.WRITEBACK_BYTES && !this.#writeback) this.#startWriteback();
         this.#onWritten(bytes);
+        if (this.#batchBytes >= WriteBehind.BATCH_BYTES) this.#startBatch();
       },
       (error: unknown) => {
         this.failed = true;
