@@ -2,7 +2,7 @@
 // cut when a whole window passes below the minimum rate. Windows in which the reader held the stream back (the
 // disk is the slow side) do not count against the registry.
 
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { READ_BUFFER_BYTES } from '../../read-buffers.ts';
 
 export interface TransferRate {
@@ -17,12 +17,45 @@ export class TransferTooSlowError extends Error {
   readonly code = 'DOCKHAND_TRANSFER_TOO_SLOW';
 }
 
+/**
+ * The body as its reader sees it. A failure of the source reaches the reader after the bytes buffered here (a
+ * pipeline would drop them): the store may attach after the connection failed, and it resumes after what it got.
+ */
+class CountedBody extends PassThrough {
+  #failure: Error | undefined;
+
+  fail(error: Error): void {
+    if (this.readableLength === 0 && this.writableLength === 0) this.destroy(error);
+    else this.#failure = error;
+  }
+
+  // Every reader takes its bytes through read() (the async iterator, pipe and flowing mode alike).
+  override read(size?: number): unknown {
+    const chunk = super.read(size);
+    const failure = this.#failure;
+    if (failure !== undefined && this.readableLength === 0 && this.writableLength === 0) {
+      this.#failure = undefined;
+      process.nextTick(() => this.destroy(failure));
+    }
+    return chunk;
+  }
+}
+
+/** Pipes `source` into `counted`; a reader that goes (or a cut) closes the source, as a pipeline does. */
+function feed(source: Readable, counted: CountedBody): void {
+  source.pipe(counted);
+  source.once('error', (error) => counted.fail(error));
+  counted.once('close', () => source.destroy());
+  // The reader sees the error through its iterator or pipeline; until one attaches, nobody else need.
+  counted.on('error', () => {});
+}
+
 export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: TransferRate): Readable {
   // Room for two of the largest chunks: with less, every chunk filled it, and the registry's connection was paused
   // and resumed once per chunk (1,741 pauses for 2,100 reads of a 537 MB pull at 128 KiB).
-  const counted = new PassThrough({ highWaterMark: 2 * READ_BUFFER_BYTES });
+  const counted = new CountedBody({ highWaterMark: 2 * READ_BUFFER_BYTES });
   if (rate.minBytesPerSecond <= 0) {
-    pipeline(body as Readable, counted, () => {});
+    feed(body as Readable, counted);
     return counted;
   }
   let bytes = 0;
@@ -50,6 +83,6 @@ export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: Transfe
   timer.unref();
   counted.once('close', () => clearInterval(timer));
   source.on('data', onData);
-  pipeline(source, counted, () => clearInterval(timer));
+  feed(source, counted);
   return counted;
 }

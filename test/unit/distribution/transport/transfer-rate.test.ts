@@ -1,5 +1,6 @@
 // transfer-rate.ts: a body trickled below the minimum rate is cut; a body held back by its reader is not.
 import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   TransferTooSlowError,
@@ -49,4 +50,38 @@ describe('minimum transfer rate', () => {
     await new Promise((r) => setTimeout(r, 350));
     expect(await drain(body)).toBe(2 << 20);
   });
+});
+
+describe('a body that fails', () => {
+  /** Three chunks, then a reset: the error comes once the chunks were taken, as the bulk wire's body gives it. */
+  function cutAfter(chunks: Buffer[]): Readable {
+    let next = 0;
+    return new Readable({
+      read() {
+        const chunk = chunks[next++];
+        if (chunk) this.push(chunk);
+        else this.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+      },
+    });
+  }
+
+  it.each([0, 1000])(
+    'gives a reader that comes late the bytes before the failure, then the error (minimum rate %i)',
+    async (minBytesPerSecond) => {
+      const chunks = [Buffer.alloc(100_000, 1), Buffer.alloc(100_000, 2), Buffer.alloc(100_000, 3)];
+      const body = watchTransferRate(cutAfter(chunks), { minBytesPerSecond, windowMs: 60_000 });
+      // The store opens its file before it reads: the failure has come by then.
+      await delay(50);
+      const received: Buffer[] = [];
+      const error = await (async () => {
+        try {
+          for await (const chunk of body) received.push(chunk as Buffer);
+        } catch (failure) {
+          return failure;
+        }
+      })();
+      expect((error as { code?: string } | undefined)?.code).toBe('ECONNRESET');
+      expect(Buffer.concat(received).equals(Buffer.concat(chunks))).toBe(true);
+    },
+  );
 });
