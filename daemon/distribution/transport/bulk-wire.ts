@@ -212,20 +212,9 @@ class BulkExchange {
       this.#close();
       return false;
     }
-    if (!more) {
-      this.#disarm();
-      return false;
-    }
-    // One read per connection per turn of the event loop: libuv reads a socket up to 32 times in a row, 8 MiB of
-    // these buffers and about 10 ms of work per connection, before an API request gets its turn.
-    setImmediate(this.#nextTurn);
-    return false;
+    if (!more) this.#disarm();
+    return more;
   }
-
-  readonly #nextTurn = () => {
-    const body = this.#body;
-    if (body && body.readableLength < body.readableHighWaterMark) this.resume();
-  };
 
   /** Collects the head; once whole, answers the request and returns the bytes after it. */
   #readHead(bytes: Buffer): Buffer | undefined {
