@@ -110,6 +110,17 @@ async function closedSoon(connection: Connection | undefined): Promise<void> {
   await Promise.race([connection.closed, late]);
 }
 
+/** Every byte a body gives before it fails, and the failure. */
+async function readToError(body: AsyncIterable<unknown>): Promise<{ bytes: Buffer; error: unknown }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), error };
+  }
+  return { bytes: Buffer.concat(chunks), error: undefined };
+}
+
 const bodyError = async (body: NodeJS.ReadableStream): Promise<unknown> => {
   try {
     for await (const _ of body);
@@ -250,16 +261,9 @@ describe('bulkGet: framing', () => {
     const response = await get(server);
     // The ingest opens its file before it reads: the reset has come by then.
     await delay(200);
-    const received: Buffer[] = [];
-    const error = await (async () => {
-      try {
-        for await (const chunk of response.body) received.push(Buffer.from(chunk as Buffer));
-      } catch (failure) {
-        return failure;
-      }
-    })();
+    const { bytes: received, error } = await readToError(response.body);
     expect((error as NodeJS.ErrnoException | undefined)?.code).toBe('ECONNRESET');
-    expect(Buffer.concat(received).equals(bytes)).toBe(true);
+    expect(received.equals(bytes)).toBe(true);
   });
 
   it('gives a reader that comes after a clean close (FIN) mid-body the bytes before it, then ResponseClosedError', async () => {
@@ -270,16 +274,9 @@ describe('bulkGet: framing', () => {
     });
     const response = await get(server);
     await delay(200);
-    const received: Buffer[] = [];
-    const error = await (async () => {
-      try {
-        for await (const chunk of response.body) received.push(Buffer.from(chunk as Buffer));
-      } catch (failure) {
-        return failure;
-      }
-    })();
+    const { bytes: received, error } = await readToError(response.body);
     expect(error).toBeInstanceOf(ResponseClosedError);
-    expect(Buffer.concat(received).equals(bytes)).toBe(true);
+    expect(received.equals(bytes)).toBe(true);
   });
 
   it('fails the response with ResponseClosedError when the connection ends before the head did', async () => {
