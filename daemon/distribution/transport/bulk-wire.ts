@@ -7,8 +7,9 @@
 
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, type SecureContext, connect as tlsConnect } from 'node:tls';
 import { READ_BUFFER_BYTES, readBuffers } from '../../read-buffers.ts';
+import { HeldFailure } from './held-failure.ts';
 import {
   ChunkedDecoder,
   type Framing,
@@ -47,7 +48,8 @@ export interface BulkRequest {
   url: URL;
   headers: Record<string, string | string[]>;
   /** PEM CAs on top of the system's, for https. */
-  ca: string[] | undefined;
+  /** The trust for https beyond the system's CAs (one context per trust setting, built once by the caller). */
+  secureContext: SecureContext | undefined;
   /** net.connect's `lookup`: where the address guard drops refused addresses. */
   lookup: LookupFunction | undefined;
   signal: AbortSignal | undefined;
@@ -68,7 +70,7 @@ export async function bulkGet(request: BulkRequest): Promise<BulkResponse> {
 /** The body: reading resumes the connection, destroying or dumping it closes the connection. */
 class BulkBodyStream extends Readable implements ResponseBody {
   readonly #exchange: BulkExchange;
-  #failure: Error | undefined;
+  readonly #held = new HeldFailure(this, () => this.readableLength === 0);
 
   constructor(exchange: BulkExchange) {
     // A reader that keeps up takes each chunk as it is pushed; one that does not pauses the connection after one
@@ -93,23 +95,15 @@ class BulkBodyStream extends Readable implements ResponseBody {
     this.destroy();
   }
 
-  /**
-   * Fails the body once its reader has the bytes it holds: the bytes that came before a reset are on their way to
-   * disk, and the retry resumes after them. Its reader may attach after the connection failed (the response's
-   * awaiters open a file first): those bytes, often the whole of a short transfer, would be lost otherwise.
-   */
+  /** Fails the body: an abort at once, a connection's failure after the bytes it brought (held-failure.ts). */
   fail(error: Error, atOnce: boolean): void {
-    if (atOnce || this.readableLength === 0) this.destroy(error);
-    else this.#failure = error;
+    if (atOnce) this.destroy(error);
+    else this.#held.fail(error);
   }
 
   override read(size?: number): unknown {
     const chunk = super.read(size);
-    const failure = this.#failure;
-    if (failure !== undefined && this.readableLength === 0) {
-      this.#failure = undefined;
-      process.nextTick(() => this.destroy(failure));
-    }
+    this.#held.afterRead();
     return chunk;
   }
 }
@@ -117,7 +111,6 @@ class BulkBodyStream extends Readable implements ResponseBody {
 class BulkExchange {
   readonly response: Promise<BulkResponse>;
   readonly #request: BulkRequest;
-  readonly #buffers = readBuffers;
   readonly #socket: Socket;
   readonly #requestHead: string;
   #resolve!: (response: BulkResponse) => void;
@@ -138,13 +131,13 @@ class BulkExchange {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    const { url, ca, lookup } = request;
+    const { url, secureContext, lookup } = request;
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new Error(`cannot GET ${url.protocol} URLs`);
     this.#requestHead = requestHead(url, request.headers);
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const onread = { buffer: () => this.#buffers.take(), callback: this.#onRead };
+    const onread = { buffer: () => readBuffers.take(), callback: this.#onRead };
     this.#socket =
       url.protocol === 'https:'
         ? tlsConnect({
@@ -154,7 +147,7 @@ class BulkExchange {
             onread,
             ALPNProtocols: ['http/1.1'],
             ...(isIP(host) !== 0 ? {} : { servername: host }),
-            ...(ca && ca.length > 0 ? { ca } : {}),
+            ...(secureContext ? { secureContext } : {}),
             // node reads TLS into `onread` buffers too (since 14.x); its types only list it for net.
           } as ConnectionOptions)
         : netConnect({ host, port, ...(lookup ? { lookup } : {}), onread });
@@ -189,21 +182,21 @@ class BulkExchange {
 
   #read(buffer: Buffer, bytes: Buffer): boolean {
     if (this.#done) {
-      this.#buffers.put(buffer);
+      readBuffers.put(buffer);
       return false;
     }
     let lent: Buffer | undefined = buffer;
     if (this.#body === undefined) {
       // The head is copied out of the buffer, and the body bytes that came with it too (once per response).
       const rest = this.#readHead(bytes);
-      this.#buffers.put(buffer);
+      readBuffers.put(buffer);
       if (rest === undefined || rest.length === 0) return !this.#done;
       bytes = rest;
       lent = undefined;
     }
     this.#arm('DOCKHAND_BODY_TIMEOUT', `no body bytes from ${this.#request.url.host}`);
     const views = this.#frame(bytes);
-    if (lent) this.#buffers.lend(lent, views.length);
+    if (lent) readBuffers.lend(lent, views.length);
     const body = this.#body as BulkBodyStream;
     let more = true;
     for (const view of views) more = body.push(view) && more;

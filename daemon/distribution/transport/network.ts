@@ -6,6 +6,8 @@
 // request: an idle daemon that never pulled does not carry it. A request flagged `bulk` (a large blob body) goes
 // over bulk-wire.ts instead, with the same User-Agent, trust, timeouts and address guard.
 
+import type { LookupFunction } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   AddressRefusedError,
@@ -29,11 +31,15 @@ export interface NetworkOptions {
 
 export class Network {
   readonly #agents = new Map<string, Agent>();
+  readonly #secureContexts = new Map<string, SecureContext>();
   readonly #guarded: GuardedAgents;
   readonly #o: NetworkOptions;
+  /** How the registries' own names are looked up: the system's way, or through the test's resolver. */
+  readonly #lookup: LookupFunction | undefined;
 
   constructor(options: NetworkOptions) {
     this.#o = options;
+    this.#lookup = options.resolve ? screenedLookup(options.resolve) : undefined;
     this.#guarded = new GuardedAgents({
       pool: this.#pool(),
       connectTimeoutMs: options.idleTimeoutMs,
@@ -47,8 +53,7 @@ export class Network {
     const found = this.#agents.get(key);
     if (found) return found;
     const { Agent } = await import('undici');
-    const resolve = this.#o.resolve;
-    const connect = { ...trustOptions(ca), ...(resolve ? { lookup: screenedLookup(resolve) } : {}) };
+    const connect = { ...trustOptions(ca), ...(this.#lookup ? { lookup: this.#lookup } : {}) };
     const agent = this.#agents.get(key) ?? new Agent({ ...this.#pool(), connect });
     this.#agents.set(key, agent);
     return agent;
@@ -99,10 +104,9 @@ export class Network {
   /** A blob body on a connection of its own, held to the same trust and address policy as the pools above. */
   #bulk(exchange: Exchange): Promise<Omit<RegistryResponse, 'url' | 'authorization'>> {
     const { url, endpoint } = exchange;
-    const resolve = this.#o.resolve;
-    let lookup = resolve ? screenedLookup(resolve) : undefined;
+    let lookup = this.#lookup;
     if (url.origin !== endpoint.origin) {
-      const guard = connectGuard(endpoint.host, resolve);
+      const guard = connectGuard(endpoint.host, this.#o.resolve);
       const refusal = guard.refuseLiteral(url.hostname);
       if (refusal) return Promise.reject(refusal);
       lookup = guard.lookup;
@@ -110,11 +114,20 @@ export class Network {
     return bulkGet({
       url,
       headers: { 'user-agent': this.#o.userAgent, ...exchange.headers },
-      ca: trustOptions(endpoint.ca).ca,
+      secureContext: this.#secureContext(endpoint.ca),
       lookup,
       signal: exchange.signal,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
+  }
+
+  /** A TLS context per trust setting: building one parses every root CA, too much for each blob's connection. */
+  #secureContext(ca: readonly string[] | undefined): SecureContext | undefined {
+    if (!ca || ca.length === 0) return undefined;
+    const key = ca.join('\n');
+    const context = this.#secureContexts.get(key) ?? createSecureContext(trustOptions(ca));
+    this.#secureContexts.set(key, context);
+    return context;
   }
 
   #pool() {

@@ -4,6 +4,7 @@
 
 import { PassThrough, type Readable } from 'node:stream';
 import { READ_BUFFER_BYTES } from '../../read-buffers.ts';
+import { HeldFailure } from './held-failure.ts';
 
 export interface TransferRate {
   /** Bytes per second a body must average over each window; 0 turns the check off. */
@@ -17,26 +18,17 @@ export class TransferTooSlowError extends Error {
   readonly code = 'DOCKHAND_TRANSFER_TOO_SLOW';
 }
 
-/**
- * The body as its reader sees it. A failure of the source reaches the reader after the bytes buffered here (a
- * pipeline would drop them): the store may attach after the connection failed, and it resumes after what it got.
- */
+/** The body as its reader sees it: a failure of the source reaches the reader after the bytes buffered here. */
 class CountedBody extends PassThrough {
-  #failure: Error | undefined;
+  readonly #held = new HeldFailure(this, () => this.readableLength === 0 && this.writableLength === 0);
 
   fail(error: Error): void {
-    if (this.readableLength === 0 && this.writableLength === 0) this.destroy(error);
-    else this.#failure = error;
+    this.#held.fail(error);
   }
 
-  // Every reader takes its bytes through read() (the async iterator, pipe and flowing mode alike).
   override read(size?: number): unknown {
     const chunk = super.read(size);
-    const failure = this.#failure;
-    if (failure !== undefined && this.readableLength === 0 && this.writableLength === 0) {
-      this.#failure = undefined;
-      process.nextTick(() => this.destroy(failure));
-    }
+    this.#held.afterRead();
     return chunk;
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createServer as createTlsServer } from 'node:tls';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BulkRequest,
@@ -84,7 +84,7 @@ function get(server: RawServer, options: Partial<BulkRequest> & { path?: string 
   return bulkGet({
     url: new URL(`http://127.0.0.1:${server.port}${path}`),
     headers: { 'user-agent': 'dockhand-test' },
-    ca: undefined,
+    secureContext: undefined,
     lookup: undefined,
     signal: undefined,
     idleTimeoutMs: 2000,
@@ -290,7 +290,7 @@ describe('bulkGet: timeouts', () => {
     const error = await bulkGet({
       url: new URL('http://registry.invalid/v2/'),
       headers: {},
-      ca: undefined,
+      secureContext: undefined,
       // A resolver that never answers: the connection waits as one to a black-holed address does.
       lookup: () => {},
       signal: undefined,
@@ -436,11 +436,14 @@ describe('bulkGet: TLS', () => {
     );
     const url = new URL(`https://127.0.0.1:${server.port}/v2/r/blobs/sha256:ab`);
     const request = { url, headers: {}, lookup: undefined, signal: undefined, idleTimeoutMs: 2000 };
-    const response = await bulkGet({ ...request, ca: [certificate.caPem] });
+    const response = await bulkGet({
+      ...request,
+      secureContext: createSecureContext({ ca: [certificate.caPem] }),
+    });
     const hash = createHash('sha256');
     for await (const chunk of response.body) hash.update(chunk as Buffer);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
-    const error = await bulkGet({ ...request, ca: undefined }).catch((e: unknown) => e);
+    const error = await bulkGet({ ...request, secureContext: undefined }).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
   });
 });
