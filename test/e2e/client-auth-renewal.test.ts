@@ -47,8 +47,9 @@ it('renews in the stream: one stream, every layer byte once, no refresh-token re
   expect(run.refreshTokenReuse).toBe(0);
   expectEveryLayerByteOnce(run.layerBytes);
   // The pull outlived its first token several times over: it renewed, ahead of expiry. The first request's 401
-  // (before the stream) is the only one expected; the rig's tokens expire on whole seconds, so under load one
-  // renewal may arrive just late (the renew-on-401 design meets one per expiry, 4 in the benchmark).
+  // (before the stream) is the only one expected; requests that meet a renewal being asked wait for it. The rig's
+  // tokens expire on whole seconds, up to 1 s before issued_at + expires_in, so under load one request may still
+  // arrive in that gap (the renew-on-401 design meets one per expiry, 4 in the benchmark).
   expect(run.ms).toBeGreaterThan(2 * LONG_PULL.tokenSeconds * 1000);
   expect(run.renewals).toBeGreaterThan(0);
   expect(run.registry401s).toBeLessThanOrEqual(2);

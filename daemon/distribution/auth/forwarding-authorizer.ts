@@ -32,6 +32,11 @@ export class ForwardingAuthorizer implements Authorizer {
    * first: a renewal costs no 401, and an operation idle meanwhile (one long blob body) costs no renewal at all.
    */
   readonly #renewAt = new Map<string, number>();
+  /**
+   * Per host, the renewal being asked. Requests to the host wait for it: the one that saw the window open asks, and
+   * the others would otherwise go out at once with the token being replaced, which may already have expired.
+   */
+  readonly #renewing = new Map<string, Promise<void>>();
 
   constructor(
     auth: AuthConfig,
@@ -97,12 +102,19 @@ export class ForwardingAuthorizer implements Authorizer {
 
   /** Asks for a renewal when the host's token is in its renewal window, repeating the origin's last challenge. */
   async #renewIfDue(endpoint: Endpoint, repository: string): Promise<void> {
-    const at = this.#renewAt.get(endpoint.host);
+    const host = endpoint.host;
+    const renewing = this.#renewing.get(host);
+    if (renewing) return renewing;
+    const at = this.#renewAt.get(host);
     const lines = this.#memory.lines(endpoint);
     if (at === undefined || Date.now() < at || !this.#channel?.streaming || !lines) return;
-    this.#renewAt.delete(endpoint.host);
+    this.#renewAt.delete(host);
     // A renewal that fails (declined, unanswered) leaves the token as it is: its expiry brings a 401 and a question.
-    await this.#ask(this.#channel, endpoint.host, repository, lines, true).catch(() => undefined);
+    const renewal = this.#ask(this.#channel, host, repository, lines, true)
+      .catch(() => undefined)
+      .finally(() => this.#renewing.delete(host));
+    this.#renewing.set(host, renewal);
+    return renewal;
   }
 
   async #ask(

@@ -26,7 +26,7 @@ const request = {
 class FakeChannel implements ChallengeChannel {
   streaming = true;
   readonly asked: ClientChallenge[] = [];
-  constructor(readonly answer: (n: number) => ClientAnswer) {}
+  constructor(readonly answer: (n: number) => ClientAnswer | Promise<ClientAnswer>) {}
   async ask(challenge: ClientChallenge): Promise<ClientAnswer> {
     this.asked.push(challenge);
     return this.answer(this.asked.length);
@@ -104,6 +104,26 @@ describe('ForwardingAuthorizer', () => {
     expect(channel.asked[1]).toEqual({ registry: HOST, repository: 'small', lines: LINES, renewal: true });
     expect(await authorizer.authorization(request)).toBe('Bearer tok2');
     expect(channel.asked).toHaveLength(2);
+  });
+
+  it('holds the requests that arrive while a renewal is asked until it is answered', async () => {
+    let answer: (value: ClientAnswer) => void = () => undefined;
+    const channel = new FakeChannel(() => new Promise<ClientAnswer>((resolve) => (answer = resolve)));
+    const memory = new ChallengeMemory();
+    memory.remember(request.endpoint, LINES);
+    const authorizer = new ForwardingAuthorizer(
+      { registrytokens: { [HOST]: 'first' }, registrytokenttl: { [HOST]: 4 } },
+      ORIGIN,
+      memory,
+      channel,
+    );
+    vi.advanceTimersByTime(3_000);
+    const first = authorizer.authorization(request);
+    const second = authorizer.authorization(request);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(channel.asked).toHaveLength(1);
+    answer({ auth: { registrytoken: 'renewed' } });
+    expect(await Promise.all([first, second])).toEqual(['Bearer renewed', 'Bearer renewed']);
   });
 
   it("renews the request's own tokens from their registrytokenttl, with the host's last challenge", async () => {
