@@ -64,7 +64,10 @@ export class ShortRangeError extends StoreError {
 export const RANGED_MIN_BYTES = 16 * 1024 * 1024;
 const MIN_PART_BYTES = 4 * 1024 * 1024;
 const MAX_CONNECTIONS = 8;
-const PROBE_MS = 250;
+/** How often the controller looks at the transfers. */
+const TICK_MS = 50;
+/** The length of the windows whose rates are compared. */
+const WINDOW_MS = 250;
 const WORTH_SPLITTING_MS = 1000;
 const PART_BATCH_BYTES = 1 << 20;
 
@@ -80,7 +83,7 @@ interface Range {
   done: Promise<void>;
   /** When its connection's first byte came (performance.now()), undefined before. */
   firstByteAt: number | undefined;
-  /** Bytes since the last probe. */
+  /** Bytes since the window began. */
   windowBytes: number;
   /** The end its request asked for: the range may grow back up to it. */
   requestEnd: number;
@@ -175,7 +178,7 @@ class RangedDownload {
 
   async run(): Promise<number> {
     await this.#plan();
-    const timer = setInterval(() => this.#probe(), PROBE_MS);
+    const timer = setInterval(() => this.#tick(), TICK_MS);
     try {
       for (const range of this.#ranges) if (range.received < range.end) this.#start(range);
       this.#target = Math.max(1, this.#running.size);
@@ -299,31 +302,32 @@ class RangedDownload {
   }
 
   /**
-   * Every PROBE_MS: more connections while they pay. A growth step is judged on the first window through which all
-   * its connections were streaming, by the rate of every blob transfer in the process (see connection-growth.ts).
+   * More connections while they pay. Rates count over a window of WINDOW_MS through which every transfer streamed:
+   * the window starts again whenever one begins streaming or ends, so a connection's start is not taken for its rate,
+   * and a growth step is judged as soon as its connections have streamed for one window (see connection-growth.ts).
    */
-  #probe(): void {
-    const now = performance.now();
-    const window = now - this.#windowStart;
-    const windowStart = this.#windowStart;
-    this.#windowStart = now;
-    const all = (this.#growth.bytes - this.#windowStartBytes) / window;
-    this.#windowStartBytes = this.#growth.bytes;
-    const bytes = new Map<Range, number>();
-    for (const range of this.#ranges) {
-      bytes.set(range, range.windowBytes);
-      range.windowBytes = 0;
-    }
-    const total = [...bytes.values()].reduce((a, b) => a + b, 0);
+  #tick(): void {
     if (!this.#growing || !this.#rangeable) return;
-    // Rates only count over a window every transfer streamed through: a connection's start is not its rate.
-    const steady = this.#growth.steadySince(windowStart);
+    const now = performance.now();
     const trial = this.#trial;
+    const steady =
+      this.#growth.steadySince(this.#windowStart) &&
+      (trial === undefined || this.#lastGrowth.every((r) => r.firstByteAt !== undefined));
+    if (!steady) {
+      this.#newWindow(now);
+      if (trial && this.#growth.expired(trial)) this.#stopGrowing();
+      return;
+    }
+    const window = now - this.#windowStart;
+    if (window < WINDOW_MS) return;
+    const all = (this.#growth.bytes - this.#windowStartBytes) / window;
+    const flowing = [...this.#running].filter(
+      (r) => r.firstByteAt !== undefined && r.firstByteAt <= this.#windowStart,
+    );
+    const perConnection = flowing.reduce((sum, r) => sum + r.windowBytes, 0) / flowing.length / window;
+    const total = this.#ranges.reduce((sum, r) => sum + r.windowBytes, 0);
+    this.#newWindow(now);
     if (trial) {
-      if (!steady) {
-        if (this.#growth.expired(trial)) this.#stopGrowing();
-        return;
-      }
       const pays = this.#growth.judge(trial, all);
       if (pays === undefined) return;
       this.#trial = undefined;
@@ -332,14 +336,9 @@ class RangedDownload {
         return;
       }
     }
-    const flowingNow = [...this.#running].filter(
-      (r) => r.firstByteAt !== undefined && r.firstByteAt <= windowStart,
-    );
-    if (!steady || total === 0 || flowingNow.length === 0 || !this.#growth.canBegin) return;
+    if (total === 0 || flowing.length === 0 || !this.#growth.canBegin) return;
     const left = this.#ingest.size - this.#present();
     if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
-    const perConnection =
-      flowingNow.reduce((sum, r) => sum + (bytes.get(r) ?? 0), 0) / flowingNow.length / window;
     const target = this.#target;
     this.#target = Math.min(MAX_CONNECTIONS, target * 2);
     this.#lastGrowth = [];
@@ -347,6 +346,12 @@ class RangedDownload {
     if (this.#lastGrowth.length > 0)
       this.#trial = this.#growth.begin(all, perConnection, this.#lastGrowth.length);
     else this.#target = target;
+  }
+
+  #newWindow(now: number): void {
+    this.#windowStart = now;
+    this.#windowStartBytes = this.#growth.bytes;
+    for (const range of this.#ranges) range.windowBytes = 0;
   }
 
   /** The last growth did not pay: its ranges go back, and this download keeps the connections it has. */

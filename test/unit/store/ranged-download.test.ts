@@ -135,8 +135,9 @@ describe('fetching a blob in ranges', () => {
   });
 
   it('keeps a growth step that paid when the connections slow down later', async () => {
-    // 2 connections at 0.5 s, 4 at 1 s, the step judged and kept at 1.5 s; the first two slow down at 2 s. Ranges
-    // that have run for a second by then hold their bytes: giving them back would fetch those bytes again.
+    // 2 connections at about 0.3 s, 4 at 0.6 s, each step judged and kept one window (0.25 s) after its connections
+    // streamed; the first two slow down at 2 s. Ranges that have run for a second by then hold their bytes: giving
+    // them back would fetch those bytes again.
     const size = 24 * MIB;
     const { served } = await fetchInRanges(size, 4 * MIB, undefined, { afterMs: 2000, rate: 0.3 });
     expect(served.length).toBeGreaterThanOrEqual(4);
