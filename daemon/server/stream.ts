@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import { errorMessage, type JSONMessage } from '../../api-spec/json-message.ts';
 import { RegistryChallengeError } from '../errors.ts';
+import { IdleCollection } from '../idle-collection.ts';
 import type { StreamingJob } from '../images/image-service.ts';
 import { challengeStreamMessage } from './challenge.ts';
 import { failureLog } from './errors.ts';
@@ -19,22 +20,31 @@ export interface StreamScope {
   readonly clientGone: boolean;
 }
 
+/**
+ * An operation's stream (a pull, a push, a load) moves data and leaves garbage; a watch's (events) idles as long as
+ * its client likes, and does not keep the daemon from collecting once the operations are over.
+ */
+export type StreamKind = 'operation' | 'watch';
+
 /** The streams in flight, so shutdown can abort them all. */
 export class ActiveStreams {
   readonly #controllers = new Set<AbortController>();
   #onEmpty: (() => void)[] = [];
   readonly #limits: StreamLimits;
+  readonly #idle = new IdleCollection();
 
   constructor(limits: StreamLimits = DEFAULT_STREAM_LIMITS) {
     this.#limits = limits;
   }
 
-  open(reply: FastifyReply): StreamScope {
+  open(reply: FastifyReply, kind: StreamKind = 'operation'): StreamScope {
     const controller = new AbortController();
     this.#controllers.add(controller);
+    if (kind === 'operation') this.#idle.began();
     let clientGone = false;
     reply.raw.once('close', () => {
       this.#controllers.delete(controller);
+      if (kind === 'operation') this.#idle.ended();
       if (!reply.raw.writableFinished) {
         clientGone = true;
         controller.abort(new Error('the client disconnected'));

@@ -48,7 +48,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: RouteContext): Pro
 /** Past events in range first, then live ones, until `until` passes or the client (or the daemon) goes away. */
 async function streamEvents(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext): Promise<void> {
   const query = parseEventQuery(request.query as { since?: string; until?: string; filters?: string });
-  const scope = ctx.streams.open(reply);
+  const scope = ctx.streams.open(reply, 'watch');
   const raw = reply.raw;
   reply.hijack();
   const type = eventsMediaType(request.headers.accept);
