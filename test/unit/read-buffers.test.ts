@@ -11,6 +11,51 @@ describe('ReadBuffers', () => {
     expect(a.buffer).not.toBe(b.buffer);
   });
 
+  it('cuts buffers from a slab, one after the other, then hands out lone ones', () => {
+    const pool = new ReadBuffers(64, 4, 3);
+    const cut = [pool.take(), pool.take(), pool.take()];
+    expect(new Set(cut.map((b) => b.buffer)).size).toBe(1);
+    expect(cut.map((b) => b.byteOffset)).toEqual([0, 64, 128]);
+    const lone = pool.take();
+    expect(lone.buffer).not.toBe(cut[0]?.buffer);
+    expect(lone.buffer.byteLength).toBe(64);
+  });
+
+  it('settles the loan of the slab buffer a chunk lies in, and no other', () => {
+    const pool = new ReadBuffers(64, 4, 4);
+    const [a, b] = [pool.take(), pool.take()];
+    pool.lend(a, 1);
+    pool.lend(b, 2);
+    // b's first chunk starts where a ends; an empty chunk at that border is ignored.
+    giveBack(b.subarray(0, 0));
+    giveBack(b.subarray(0, 10));
+    expect(pool.take().byteOffset).toBe(128);
+    giveBack(a.subarray(60, 64));
+    expect(pool.take()).toBe(a);
+    giveBack(b.subarray(10, 64));
+    expect(pool.take()).toBe(b);
+  });
+
+  it('keeps every slab buffer given back, and lets a dropped slab go with its buffers', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const pool = new ReadBuffers(64, 1, 4);
+      const out = [pool.take(), pool.take(), pool.take()];
+      for (const buffer of out.slice(0, 2)) pool.put(buffer);
+      expect([pool.take(), pool.take()]).toEqual([out[1], out[0]]);
+      pool.put(out[0] as Buffer);
+      pool.put(out[1] as Buffer);
+      vi.advanceTimersByTime(2100);
+      // The pool went idle and let its slab go: a buffer of it still out is not taken back.
+      pool.put(out[2] as Buffer);
+      const fresh = pool.take();
+      expect(fresh.buffer).not.toBe(out[2]?.buffer);
+      expect(fresh.byteOffset).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('reuses a buffer only after every view lent out of it was given back', () => {
     const pool = new ReadBuffers(64, 4);
     const buffer = pool.take();

@@ -251,7 +251,11 @@ class BulkExchange {
     const framing = this.#framing as Framing;
     if (framing.kind === 'chunked') {
       const views: Buffer[] = [];
-      if ((this.#chunked as ChunkedDecoder).push(bytes, (view) => views.push(view))) this.#done = true;
+      // Only non-empty views are lent out: an empty one cannot be given back (read-buffers.ts).
+      const decoded = (view: Buffer) => {
+        if (view.length > 0) views.push(view);
+      };
+      if ((this.#chunked as ChunkedDecoder).push(bytes, decoded)) this.#done = true;
       return views;
     }
     if (framing.kind === 'length') {
