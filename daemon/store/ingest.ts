@@ -1,7 +1,6 @@
 // One blob on its way into the store, as containerd's content writer: bytes stream into `oci/ingest/<hex>.partial`
 // while they are hashed; `commit` renames the file into `blobs/<alg>/<hex>` only once size and digest match.
 // A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
-import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
@@ -18,6 +17,7 @@ import {
   StoreError,
 } from './errors.ts';
 import type { DataRootLayout } from './layout.ts';
+import { readPooled } from './pooled-file-read.ts';
 
 export interface ExpectedBlob {
   digest: string;
@@ -277,8 +277,9 @@ export class Ingest {
     }
     if (length > 0) {
       // Streams the old bytes through the hash: a resume costs a read of the partial, never its size in memory.
-      for await (const chunk of createReadStream(this.#partial, { start: 0, end: length - 1, signal })) {
-        this.#hash.update(chunk as Buffer);
+      for await (const chunk of readPooled(this.#partial, 0, length, signal)) {
+        this.#hash.update(chunk);
+        giveBack(chunk);
         if (this.#hash.behind) await this.#hash.caughtUp();
       }
       this.#offset = length;

@@ -12,7 +12,6 @@
 //    bytes in order, verified before the blob gets its name.
 // 4. A part file's length is its range's progress, so after a crash or a failed connection every range resumes where
 //    it stopped. Retrying is the caller's (one retry layer): a failed range stops the others and the error goes up.
-import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
@@ -22,6 +21,7 @@ import { parseDigest } from './digest.ts';
 import { DigestMismatchError, SizeMismatchError, StoreError } from './errors.ts';
 import { type Ingest, removeFile, writeAll } from './ingest.ts';
 import { DataRootLayout } from './layout.ts';
+import { readPooled } from './pooled-file-read.ts';
 import { RangeCut } from './range-cut.ts';
 
 export interface RangeBody {
@@ -248,7 +248,8 @@ class RangedDownload {
       }
       if (range.part === undefined) continue;
       if (ingest.offset < range.end) {
-        await ingest.write(createReadStream(range.part, { start: ingest.offset - range.start }), {
+        const from = ingest.offset - range.start;
+        await ingest.write(readPooled(range.part, from, undefined, this.#abort.signal), {
           signal: this.#abort.signal,
         });
       }
