@@ -5,6 +5,7 @@ import type { ImageFilters, ImageSummary } from '../../api-spec/types.ts';
 import { InvalidParameterError } from '../errors.ts';
 import { compilePathPattern, InvalidPatternError, type PathPattern } from '../filters/path-match.ts';
 import type { ImageIndex, ImageRecord } from '../store/index.ts';
+import { compareStrings } from '../string-order.ts';
 import { TimeSlice } from '../time-slice.ts';
 import type { ImageConfigJson, ImageConfigs } from './image-configs.ts';
 import { familiarOf } from './references.ts';
@@ -187,7 +188,7 @@ async function applyFilters(listed: Listed[], filters: ImageFilter[]): Promise<r
 /** The filters that select something, by key; a key's values keep their order (before/since use the first). */
 function canonicalKey(filters: ImageFilters): string {
   const selecting = Object.entries(filters).filter(([, values]) => values.length > 0);
-  return JSON.stringify(selecting.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify(selecting.sort(([a], [b]) => compareStrings(a, b)));
 }
 
 /** The image's summary with only these tags and digests (the same object for the same ones). */

@@ -12,6 +12,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAtomicTempName, writeFileAtomic } from '../../protocol/atomic-file.ts';
 import { KeyedMutex } from '../../protocol/keyed-mutex.ts';
+import { compareStrings } from '../string-order.ts';
 import type { ContentStore } from './content-store.ts';
 import { parseDigest } from './digest.ts';
 import {
@@ -231,7 +232,7 @@ export class ImageIndex {
     }
     return [...byId.entries()]
       .map(([id, refs]) => toImage(id, refs))
-      .sort((a, b) => b.lastTagTime.localeCompare(a.lastTagTime) || a.id.localeCompare(b.id));
+      .sort((a, b) => compareStrings(b.lastTagTime, a.lastTagTime) || compareStrings(a.id, b.id));
   }
 
   refs(): RefRecord[] {
@@ -287,7 +288,7 @@ export class ImageIndex {
 
   async #writeIndex(): Promise<void> {
     const manifests = [...this.#entries]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareStrings(a, b))
       .map(([ref, { target, view }]) =>
         view
           ? {
@@ -312,7 +313,7 @@ export class ImageIndex {
   async #writeMeta(): Promise<void> {
     const refs: Record<string, MetaFileEntry> = {};
     for (const [ref, { target, meta, taggedAt }] of [...this.#entries].sort(([a], [b]) =>
-      a.localeCompare(b),
+      compareStrings(a, b),
     )) {
       refs[ref] = meta ? { target: target.digest, taggedAt, meta } : { target: target.digest, taggedAt };
     }
