@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import type { Readable } from 'node:stream';
+import { bareHostname } from '../protocol/registry-host.ts';
 import type { DaemonAddress } from './daemon-address.ts';
 import { ClientClosedError, type ResponseHeaders } from './errors.ts';
 
@@ -41,7 +42,7 @@ export class DaemonConnection {
     } else {
       const url = new URL(address.origin);
       // URL keeps an IPv6 address in brackets; node's http wants it bare.
-      this.#target = { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) };
+      this.#target = { host: bareHostname(url.hostname), port: Number(url.port) };
     }
   }
 

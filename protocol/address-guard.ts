@@ -10,6 +10,7 @@ import { rootCertificates } from 'node:tls';
 import type { Agent, buildConnector } from 'undici';
 import { AddressRefusedError } from './errors.ts';
 import { connectRefusal } from './realm-policy.ts';
+import { bareHostname } from './registry-host.ts';
 
 export interface ResolvedAddress {
   address: string;
@@ -65,7 +66,7 @@ export function connectGuard(registryHost: string, resolve: Resolver = systemRes
   return {
     lookup: screenedLookup(resolve, screen),
     refuseLiteral(hostname) {
-      const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+      const bare = bareHostname(hostname);
       const refusal = isIP(bare) !== 0 ? screen(bare, bare) : undefined;
       return refusal ? refused(bare, refusal) : undefined;
     },

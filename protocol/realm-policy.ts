@@ -17,6 +17,7 @@
 // wherever that name points.
 import { BlockList, isIP } from 'node:net';
 import { RealmRefusedError } from './errors.ts';
+import { bareHostname } from './registry-host.ts';
 
 export interface RegistryEndpoint {
   /** `host[:port]` as in the reference domain (IPv6 in brackets). */
@@ -75,7 +76,7 @@ const WHY: Record<AddressClass, string> = {
 
 /** The hostname without IPv6 brackets, lower-cased. */
 function bareHost(hostname: string): string {
-  return hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bareHostname(hostname).toLowerCase();
 }
 
 // ::ffff:a.b.c.d reaches the IPv4 host, so it is classified as that host. WHATWG URL writes it in hex.

@@ -325,7 +325,7 @@ class RangedDownload {
     const flowing = [...this.#running].filter(
       (r) => r.firstByteAt !== undefined && r.firstByteAt <= this.#windowStart,
     );
-    const perConnection = flowing.reduce((sum, r) => sum + r.windowBytes, 0) / flowing.length / window;
+    const flowingBytes = flowing.reduce((sum, r) => sum + r.windowBytes, 0);
     const total = this.#ranges.reduce((sum, r) => sum + r.windowBytes, 0);
     this.#newWindow(now);
     if (trial) {
@@ -340,6 +340,7 @@ class RangedDownload {
     if (total === 0 || flowing.length === 0 || !this.#growth.canBegin) return;
     const left = this.#ingest.size - this.#present();
     if ((left / total) * window < WORTH_SPLITTING_MS || this.#target >= MAX_CONNECTIONS) return;
+    const perConnection = flowingBytes / flowing.length / window;
     const target = this.#target;
     this.#target = Math.min(MAX_CONNECTIONS, target * 2);
     this.#lastGrowth = [];

@@ -8,6 +8,7 @@
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { type ConnectionOptions, type SecureContext, connect as tlsConnect } from 'node:tls';
+import { bareHostname } from '../../../protocol/index.ts';
 import { READ_BUFFER_BYTES, readBuffers } from '../../read-buffers.ts';
 import { HeldFailure } from './held-failure.ts';
 import {
@@ -47,7 +48,6 @@ export class WireTimeoutError extends Error {
 export interface BulkRequest {
   url: URL;
   headers: Record<string, string | string[]>;
-  /** PEM CAs on top of the system's, for https. */
   /** The trust for https beyond the system's CAs (one context per trust setting, built once by the caller). */
   secureContext: SecureContext | undefined;
   /** net.connect's `lookup`: where the address guard drops refused addresses. */
@@ -135,7 +135,7 @@ class BulkExchange {
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new Error(`cannot GET ${url.protocol} URLs`);
     this.#requestHead = requestHead(url, request.headers);
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const host = bareHostname(url.hostname);
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
     const onread = { buffer: () => readBuffers.take(), callback: this.#onRead };
     this.#socket =
@@ -251,11 +251,7 @@ class BulkExchange {
     const framing = this.#framing as Framing;
     if (framing.kind === 'chunked') {
       const views: Buffer[] = [];
-      // Only non-empty views are lent out: an empty one cannot be given back (read-buffers.ts).
-      const decoded = (view: Buffer) => {
-        if (view.length > 0) views.push(view);
-      };
-      if ((this.#chunked as ChunkedDecoder).push(bytes, decoded)) this.#done = true;
+      if ((this.#chunked as ChunkedDecoder).push(bytes, (view) => views.push(view))) this.#done = true;
       return views;
     }
     if (framing.kind === 'length') {

@@ -95,8 +95,8 @@ export function framingOf(head: ResponseHead): Framing {
 }
 
 /**
- * Takes a chunked body apart as it arrives, in any split: `push` gives the data of each chunk (views of `input`) to
- * `emit` and returns true once the last chunk and its trailer section have passed. Bytes after that are an error.
+ * Takes a chunked body apart as it arrives, in any split: `push` gives the data of each chunk (views of `input`, never
+ * empty: the pool's buffers are found again by a chunk's first byte, read-buffers.ts) to `emit` and returns true once the last chunk and its trailer section have passed. Bytes after that are an error.
  */
 export class ChunkedDecoder {
   #state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';

@@ -6,7 +6,7 @@
 // made, where network.ts's guarded pool checks the address actually connected to (DNS rebinding).
 
 import { isIP } from 'node:net';
-import { connectRefusal, type Resolver } from '../../../protocol/index.ts';
+import { bareHostname, connectRefusal, type Resolver } from '../../../protocol/index.ts';
 import { RedirectRefusedError } from '../errors.ts';
 import type { Part, RegistryResponse } from './round-trip.ts';
 
@@ -60,7 +60,7 @@ async function checkTarget(
 
 /** The addresses a redirect target would be reached at: an IP literal as is, a name as DNS resolves it now. */
 async function addressesOf(resolve: Resolver, hostname: string): Promise<string[]> {
-  const bare = hostname.replace(/^\[(.*)\]$/, '$1');
+  const bare = bareHostname(hostname);
   if (isIP(bare) !== 0 || bare === 'localhost' || bare.endsWith('.localhost')) return [bare];
   const found = await resolve(bare).catch(() => []);
   return found.length > 0 ? found.map((a) => a.address) : [bare];
