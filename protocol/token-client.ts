@@ -41,7 +41,10 @@ export interface FetchTokenOptions {
   clientId?: string;
   /** Ask for a refresh token (login). */
   offline?: boolean;
-  dispatcher?: Dispatcher;
+  /** Where requests go: a dispatcher, or how to make one at the first request that needs it. */
+  dispatcher?: Dispatcher | (() => Promise<Dispatcher>);
+  /** How a GET is sent when not through undici (the daemon's own wire, held to the same address policy). */
+  get?: TokenGet;
   /**
    * The registry whose challenge named the realm. Without a dispatcher of the caller's, the requests then go through
    * that registry's guarded pool (address-guard.ts): the realm is reached only at an address the policy allows.
@@ -54,6 +57,19 @@ export interface FetchTokenOptions {
   /** Clock for the expiry computation. */
   now?: () => Date;
 }
+
+/** A token server's answer, as undici and the daemon's wire both give it. */
+export interface TokenHttpResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array> & { destroy(): void; dump(): Promise<unknown> };
+}
+
+export type TokenGet = (
+  url: URL,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+) => Promise<TokenHttpResponse>;
 
 export const TOKEN_RESPONSE_LIMIT = 128 * 1024;
 export const DEFAULT_CLIENT_ID = 'dockhand';
@@ -152,18 +168,9 @@ function transportFailure(context: Context, url: URL, status: number | undefined
 async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
   let url = call.url;
   for (let hop = 0; ; hop++) {
-    let response: Dispatcher.ResponseData;
+    let response: TokenHttpResponse;
     try {
-      // Loaded on first use: a daemon or CLI that never asks for a token does not carry undici.
-      const { request } = await import('undici');
-      const dispatcher = await dispatcherOf(context.options);
-      response = await request(url, {
-        method: call.method,
-        headers: call.headers,
-        body: call.body ?? null,
-        signal: context.signal,
-        ...(dispatcher ? { dispatcher } : {}),
-      });
+      response = await sendOnce(context, call, url);
     } catch (error) {
       throw transportFailure(context, url, undefined, error);
     }
@@ -195,11 +202,27 @@ async function send(context: Context, call: HttpCall): Promise<HttpAnswer> {
   }
 }
 
+async function sendOnce(context: Context, call: HttpCall, url: URL): Promise<TokenHttpResponse> {
+  const { get } = context.options;
+  if (get && call.method === 'GET') return get(url, call.headers, context.signal);
+  // Loaded on first use: a daemon or CLI that never asks for a token does not carry undici.
+  const { request } = await import('undici');
+  const dispatcher = await dispatcherOf(context.options);
+  return request(url, {
+    method: call.method,
+    headers: call.headers,
+    body: call.body ?? null,
+    signal: context.signal,
+    ...(dispatcher ? { dispatcher } : {}),
+  });
+}
+
 /** The caller's dispatcher, else the registry's guarded pool, else undici's global one. */
 export async function dispatcherOf(options: {
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | (() => Promise<Dispatcher>);
   registryHost?: string;
 }): Promise<Dispatcher | undefined> {
+  if (typeof options.dispatcher === 'function') return options.dispatcher();
   if (options.dispatcher) return options.dispatcher;
   return options.registryHost === undefined ? undefined : realmDispatcher(options.registryHost);
 }

@@ -125,7 +125,7 @@ async function run(socket: string, scenario: ListScenario | 'idle'): Promise<Run
           String(DURATION_MS),
         ]);
   await sleep(Math.max(0, startAt - Date.now()));
-  const probe = probePing(socket);
+  const probe = await probePing(socket);
   let lists = 0;
   try {
     await sleep(DURATION_MS);

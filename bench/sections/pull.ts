@@ -98,7 +98,7 @@ async function dockhand(setup: Setup, round: number): Promise<DockhandRun> {
     await syncDisks();
     const before = readMemory(daemon.pid);
     const sampler = sampleRss(daemon.pid);
-    const pinger = probePing(daemon.socket);
+    const pinger = await probePing(daemon.socket);
     const started = performance.now();
     let ms: number;
     try {

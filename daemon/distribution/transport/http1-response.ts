@@ -18,6 +18,8 @@ export interface ResponseHead {
   statusCode: number;
   /** Names in lower case; a name sent more than once gives an array in order (undici's shape). */
   headers: Record<string, string | string[]>;
+  /** HTTP/1.1 without `Connection: close`: the connection may carry the next request once this response ended. */
+  persistent: boolean;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -32,7 +34,7 @@ export function isFieldName(text: string): boolean {
 export function isFieldValue(text: string): boolean {
   return FIELD_VALUE.test(text);
 }
-const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 /** Parses the bytes of a head up to (not including) its closing empty line. */
 export function parseHead(bytes: Buffer): ResponseHead {
@@ -56,7 +58,9 @@ export function parseHead(bytes: Buffer): ResponseHead {
     else if (Array.isArray(seen)) seen.push(value);
     else headers[key] = [seen, value];
   }
-  return { statusCode: Number(status[1]), headers };
+  const connection = [headers.connection ?? []].flat().join(',').toLowerCase().split(',');
+  const persistent = status[1] === '1' && !connection.some((option) => option.trim() === 'close');
+  return { statusCode: Number(status[2]), headers, persistent };
 }
 
 /** How the body ends: after `length` bytes, after the last chunk, when the connection closes, or at once. */

@@ -2,9 +2,10 @@
 // (the system's CAs plus certs.d's for the registry, as dockerd adds them), every request with the daemon's
 // User-Agent, and connect, headers and body idle timeouts. A request a registry sent elsewhere (a redirect to
 // another origin, a token realm) goes through an Agent of that registry's whose connections are held to the address
-// policy on the address actually connected to (protocol/address-guard.ts). undici is loaded at the first registry
-// request: an idle daemon that never pulled does not carry it. A request flagged `bulk` (a large blob body) goes
-// over bulk-wire.ts instead, with the same User-Agent, trust, timeouts and address guard.
+// policy on the address actually connected to (protocol/address-guard.ts). Requests without a body (GET, HEAD: all a
+// pull sends to a registry, and GETs of tokens) go over http1-wire.ts instead, with the same User-Agent, trust,
+// timeouts and address guard, on connections kept per origin and trust setting; undici is loaded at the first
+// request with a body (a push, an OAuth token POST), so a daemon that only pulled does not carry it.
 
 import type { LookupFunction } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -18,8 +19,15 @@ import {
   trustOptions,
 } from '../../../protocol/index.ts';
 import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
-import { bulkGet } from './bulk-wire.ts';
+import {
+  type WireConnection,
+  type WireMethod,
+  type WireRequest,
+  type WireResponse,
+  wireRequest,
+} from './http1-wire.ts';
 import type { Exchange, RegistryResponse, RoundTrip } from './round-trip.ts';
+import { WirePool } from './wire-pool.ts';
 
 export interface NetworkOptions {
   userAgent: string;
@@ -29,8 +37,13 @@ export interface NetworkOptions {
   resolve?: Resolver;
 }
 
+/** How long a connection kept for the next request waits for it: undici's pools here waited as long. */
+const KEEP_ALIVE_MS = 30_000;
+
 export class Network {
   readonly #agents = new Map<string, Agent>();
+  /** Kept connections, per trust setting (as #agents), then per origin. */
+  readonly #pools = new Map<string, WirePool<WireConnection>>();
   readonly #secureContexts = new Map<string, SecureContext>();
   readonly #guarded: GuardedAgents;
   readonly #o: NetworkOptions;
@@ -73,8 +86,8 @@ export class Network {
 
   readonly roundTrip: RoundTrip = async (exchange) => {
     const { url, method, endpoint } = exchange;
-    const response = await (exchange.request.bulk && method === 'GET' && exchange.body === undefined
-      ? this.#bulk(exchange)
+    const response = await ((method === 'GET' || method === 'HEAD') && exchange.body === undefined
+      ? this.#wire(exchange, method)
       : this.#undici(exchange)
     ).catch((error: unknown) => {
       if (error instanceof AddressRefusedError) {
@@ -101,24 +114,49 @@ export class Network {
     });
   }
 
-  /** A blob body on a connection of its own, held to the same trust and address policy as the pools above. */
-  #bulk(exchange: Exchange): Promise<Omit<RegistryResponse, 'url' | 'authorization'>> {
+  /**
+   * A request without a body, held to the same trust and address policy as the pools above. Connections to the
+   * registry's own origin are kept; those to another (a redirect's) are made for the one request, through the guard.
+   */
+  #wire(exchange: Exchange, method: WireMethod): Promise<Omit<RegistryResponse, 'url' | 'authorization'>> {
     const { url, endpoint } = exchange;
-    let lookup = this.#lookup;
-    if (url.origin !== endpoint.origin) {
-      const guard = connectGuard(endpoint.host, this.#o.resolve);
-      const refusal = guard.refuseLiteral(url.hostname);
-      if (refusal) return Promise.reject(refusal);
-      lookup = guard.lookup;
-    }
-    return bulkGet({
-      url,
-      headers: { 'user-agent': this.#o.userAgent, ...exchange.headers },
+    const headers = { 'user-agent': this.#o.userAgent, ...exchange.headers };
+    const request = { method, url, headers, signal: exchange.signal, bulk: exchange.request.bulk === true };
+    if (url.origin !== endpoint.origin) return this.guardedRequest(endpoint.host, endpoint.ca, request);
+    return wireRequest({
+      ...request,
+      pool: this.#poolFor(endpoint.ca),
       secureContext: this.#secureContext(endpoint.ca),
-      lookup,
-      signal: exchange.signal,
+      lookup: this.#lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
+  }
+
+  /**
+   * A request without a body to where `registryHost` sent it (a redirect, a token realm), on a connection of its
+   * own that goes only to an address the address policy allows for that registry.
+   */
+  guardedRequest(
+    registryHost: string,
+    ca: readonly string[] | undefined,
+    request: Pick<WireRequest, 'method' | 'url' | 'headers' | 'signal' | 'bulk'>,
+  ): Promise<WireResponse> {
+    const guard = connectGuard(registryHost, this.#o.resolve);
+    const refusal = guard.refuseLiteral(request.url.hostname);
+    if (refusal) return Promise.reject(refusal);
+    return wireRequest({
+      ...request,
+      secureContext: this.#secureContext(ca),
+      lookup: guard.lookup,
+      idleTimeoutMs: this.#o.idleTimeoutMs,
+    });
+  }
+
+  #poolFor(ca: readonly string[] | undefined): WirePool<WireConnection> {
+    const key = ca?.join('\n') ?? '';
+    const pool = this.#pools.get(key) ?? new WirePool<WireConnection>(KEEP_ALIVE_MS);
+    this.#pools.set(key, pool);
+    return pool;
   }
 
   /** A TLS context per trust setting: building one parses every root CA, too much for each blob's connection. */
@@ -143,6 +181,8 @@ export class Network {
   async close(): Promise<void> {
     const agents = [...this.#agents.values()];
     this.#agents.clear();
+    for (const pool of this.#pools.values()) pool.close();
+    this.#pools.clear();
     await Promise.all([...agents.map((a) => a.close()), this.#guarded.close()]);
   }
 }

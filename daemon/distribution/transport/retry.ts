@@ -35,7 +35,7 @@ const RETRYABLE_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
   'DOCKHAND_TRANSFER_TOO_SLOW',
-  // The bulk wire's (bulk-wire.ts): a connection cut before the response ended, and its idle timeouts.
+  // The wire's (http1-wire.ts): a connection cut before the response ended, and its idle timeouts.
   'DOCKHAND_RESPONSE_CLOSED',
   'DOCKHAND_CONNECT_TIMEOUT',
   'DOCKHAND_HEADERS_TIMEOUT',

@@ -1,8 +1,9 @@
 // Token requests leave through the same door as registry requests: the realm host's certs.d CAs (with the
 // registry's), the daemon's User-Agent, the same idle timeouts, and the one retry policy for failures worth
-// another try (no answer, 408/429/5xx). The realm has passed checkRealm before it gets here; its connections go
-// through the registry's guarded pool, so a realm named by DNS is held to the same address classes on the address
-// it is reached at (a refused one fails with RealmRefusedError before any byte is sent).
+// another try (no answer, 408/429/5xx). The realm has passed checkRealm before it gets here; its connections are
+// guarded for the registry (a GET on the wire's connection of its own, a POST through the registry's guarded undici
+// pool), so a realm named by DNS is held to the same address classes on the address it is reached at (a refused one
+// fails with RealmRefusedError before any byte is sent).
 
 import {
   type FetchTokenOptions,
@@ -15,7 +16,10 @@ import type { Network } from './network.ts';
 import { isRetryableStatus, retryCall } from './retry.ts';
 import type { TransportLimits } from './transport.ts';
 
-export type TokenRequest = Omit<FetchTokenOptions, 'dispatcher' | 'registryHost' | 'userAgent' | 'timeoutMs'>;
+export type TokenRequest = Omit<
+  FetchTokenOptions,
+  'dispatcher' | 'get' | 'registryHost' | 'userAgent' | 'timeoutMs'
+>;
 
 export class TokenLeg {
   readonly #network: Network;
@@ -33,11 +37,14 @@ export class TokenLeg {
     const realm = new URL(request.realm);
     const realmCa = this.#certsDir ? await readCaFiles(this.#certsDir, realm.host) : [];
     const ca = [...(registry.ca ?? []), ...realmCa];
-    const dispatcher = await this.#network.guardedDispatcher(registry.host, ca);
+    const network = this.#network;
     return retryCall(this.#limits.retry, request.signal, worthRetrying, () =>
       fetchToken({
         ...request,
-        dispatcher,
+        get: (url, headers, signal) =>
+          network.guardedRequest(registry.host, ca, { method: 'GET', url, headers, signal, bulk: false }),
+        // A POST's pool, made (and undici loaded) only when a flow posts.
+        dispatcher: () => network.guardedDispatcher(registry.host, ca),
         userAgent: this.#network.userAgent,
         timeoutMs: this.#limits.requestTimeoutMs,
       }),

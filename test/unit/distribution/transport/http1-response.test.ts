@@ -26,8 +26,17 @@ describe('parseHead', () => {
     ).toEqual({
       statusCode: 206,
       headers: { 'content-range': 'bytes 0-1/2', 'docker-content-digest': 'sha256:ab', 'x-empty': '' },
+      persistent: true,
     });
-    expect(head('HTTP/1.0 200')).toEqual({ statusCode: 200, headers: {} });
+    expect(head('HTTP/1.0 200')).toEqual({ statusCode: 200, headers: {}, persistent: false });
+  });
+
+  it('keeps an HTTP/1.1 connection unless the response says close, in any case or among other options', () => {
+    expect(head('HTTP/1.1 200 OK\r\nConnection: keep-alive').persistent).toBe(true);
+    expect(head('HTTP/1.1 200 OK\r\nConnection: Close').persistent).toBe(false);
+    expect(head('HTTP/1.1 200 OK\r\nconnection: upgrade, close').persistent).toBe(false);
+    expect(head('HTTP/1.1 200 OK\r\nConnection: te\r\nConnection: close').persistent).toBe(false);
+    expect(head('HTTP/1.0 200 OK\r\nConnection: keep-alive').persistent).toBe(false);
   });
 
   it('gives a name sent more than once as an array, in the order sent, whatever its case', () => {
@@ -118,7 +127,8 @@ describe('parseHead against undici', () => {
 });
 
 describe('framingOf', () => {
-  const at = (statusCode: number, headers: ResponseHead['headers']) => framingOf({ statusCode, headers });
+  const at = (statusCode: number, headers: ResponseHead['headers']) =>
+    framingOf({ statusCode, headers, persistent: true });
 
   it('reads Content-Length, also as a list or repeated with one value', () => {
     expect(at(200, { 'content-length': '12' })).toEqual({ kind: 'length', length: 12 });

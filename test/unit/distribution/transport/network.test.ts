@@ -65,25 +65,27 @@ function classicAuthorizer(endpoint: Endpoint): ClassicAuthorizer {
 
 describe('a redirect target', () => {
   it.each([
-    ['', false],
-    [' (a large blob, over the bulk wire)', true],
+    ['(a GET, on a connection kept for the registry)', {}, undefined],
+    ['(a large blob, on a connection of its own)', { bulk: true }, 'close'],
+    ['(a PUT with a body, through undici)', { method: 'PUT' as const, body: () => 'layer' }, 'keep-alive'],
   ])(
-    'that resolves to a public address for the check and to loopback for the connection gets no request%s',
-    async (_, bulk) => {
+    'that resolves to a public address for the check and to loopback for the connection gets no request %s',
+    async (_, change, connection) => {
       const endpoint = publicRegistry();
       const target = `http://cdn.test:${elsewhere.host.split(':')[1]}/blob`;
       answers['cdn.test'] = [[PUBLIC], [LOOPBACK]];
       registry.handle((_req, res) => res.writeHead(307, { location: target }).end());
       const outcome = await transport
-        .send(endpoint, stubAuthorizer(endpoint.origin), { ...request('/v2/r/blobs/x'), bulk })
+        .send(endpoint, stubAuthorizer(endpoint.origin), { ...request('/v2/r/blobs/x'), ...change })
         .catch((e: unknown) => e);
       expect(outcome).toBeInstanceOf(RedirectRefusedError);
       expect((outcome as RedirectRefusedError).reason).toContain('127.0.0.1 is a loopback address');
       expect((outcome as RedirectRefusedError).reason).toContain('cdn.test');
       expect(elsewhere.seen).toEqual([]);
       expect(lookups.filter((n) => n === 'cdn.test')).toHaveLength(2);
-      // The bulk wire sends connection: close; undici's pools keep connections alive.
-      expect(registry.seen[0]?.headers.connection).toBe(bulk ? 'close' : 'keep-alive');
+      // Which wire took the request to the registry: a kept connection sends no Connection header (HTTP/1.1 keeps
+      // it by default), one of its own says close, and undici's pools say keep-alive.
+      expect(registry.seen[0]?.headers.connection).toBe(connection);
     },
   );
 });

@@ -1,11 +1,11 @@
 // retry.ts: the one retry layer, counted at the registry.
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MalformedResponseError } from '../../../../daemon/distribution/transport/http1-response.ts';
 import {
   ResponseClosedError,
   WireTimeoutError,
-} from '../../../../daemon/distribution/transport/bulk-wire.ts';
-import { MalformedResponseError } from '../../../../daemon/distribution/transport/http1-response.ts';
+} from '../../../../daemon/distribution/transport/http1-wire.ts';
 import { isRetryableError } from '../../../../daemon/distribution/transport/retry.ts';
 import { RegistryTransport } from '../../../../daemon/distribution/transport/transport.ts';
 import { type FakeRegistry, startFakeRegistry } from '../fake-registry.ts';

@@ -1,5 +1,6 @@
-// bulk-wire.ts against raw TCP and TLS servers in the test: framing, interim answers, bounds, timeouts with and
-// without backpressure, aborts, the request head on the wire, trust, and reused read buffers under a slow writer.
+// http1-wire.ts against raw TCP and TLS servers in the test: framing, interim answers, bounds, timeouts with and
+// without backpressure, aborts, the request head on the wire, trust, reused read buffers under a slow writer, and
+// connections kept between requests (when, and what happens when the registry closes one).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -8,14 +9,16 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type BulkRequest,
-  bulkGet,
-  ResponseClosedError,
-  WireTimeoutError,
-} from '../../../../daemon/distribution/transport/bulk-wire.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MalformedResponseError } from '../../../../daemon/distribution/transport/http1-response.ts';
+import {
+  ResponseClosedError,
+  type WireConnection,
+  type WireRequest,
+  WireTimeoutError,
+  wireRequest,
+} from '../../../../daemon/distribution/transport/http1-wire.ts';
+import { WirePool } from '../../../../daemon/distribution/transport/wire-pool.ts';
 import { giveBack, ReadBuffers } from '../../../../daemon/read-buffers.ts';
 import { createServerCertificate } from '../../../rig/tls.ts';
 
@@ -79,9 +82,11 @@ async function rawServer(
   return raw;
 }
 
-function get(server: RawServer, options: Partial<BulkRequest> & { path?: string } = {}) {
+function get(server: RawServer, options: Partial<WireRequest> & { path?: string } = {}) {
   const { path = '/v2/r/blobs/sha256:ab', ...rest } = options;
-  return bulkGet({
+  return wireRequest({
+    method: 'GET',
+    bulk: true,
     url: new URL(`http://127.0.0.1:${server.port}${path}`),
     headers: { 'user-agent': 'dockhand-test' },
     secureContext: undefined,
@@ -130,7 +135,7 @@ const bodyError = async (body: NodeJS.ReadableStream): Promise<unknown> => {
   return undefined;
 };
 
-describe('bulkGet: framing', () => {
+describe('wireRequest: framing', () => {
   it('reads a Content-Length body, dropping bytes past its length', async () => {
     const server = await rawServer((s) =>
       s.end(
@@ -285,9 +290,11 @@ describe('bulkGet: framing', () => {
   });
 });
 
-describe('bulkGet: timeouts', () => {
+describe('wireRequest: timeouts', () => {
   it('times out a connection that is never made with DOCKHAND_CONNECT_TIMEOUT', async () => {
-    const error = await bulkGet({
+    const error = await wireRequest({
+      method: 'GET',
+      bulk: true,
       url: new URL('http://registry.invalid/v2/'),
       headers: {},
       secureContext: undefined,
@@ -345,7 +352,7 @@ describe('bulkGet: timeouts', () => {
   });
 });
 
-describe('bulkGet: abort', () => {
+describe('wireRequest: abort', () => {
   it('rejects at once for a signal aborted before, sending nothing', async () => {
     const server = await rawServer(() => {});
     const reason = new Error('cancelled before');
@@ -377,7 +384,7 @@ describe('bulkGet: abort', () => {
   });
 });
 
-describe('bulkGet: the request', () => {
+describe('wireRequest: the request', () => {
   it('sends a GET with path and query, host, the headers given and connection: close', async () => {
     const server = await rawServer((s) => s.end('HTTP/1.1 204 No Content\r\n\r\n'));
     const response = await get(server, {
@@ -414,7 +421,7 @@ describe('bulkGet: the request', () => {
   });
 });
 
-describe('bulkGet: TLS', () => {
+describe('wireRequest: TLS', () => {
   let dir: string | undefined;
   afterEach(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -435,20 +442,28 @@ describe('bulkGet: TLS', () => {
       },
     );
     const url = new URL(`https://127.0.0.1:${server.port}/v2/r/blobs/sha256:ab`);
-    const request = { url, headers: {}, lookup: undefined, signal: undefined, idleTimeoutMs: 2000 };
-    const response = await bulkGet({
+    const request = {
+      method: 'GET' as const,
+      bulk: true,
+      url,
+      headers: {},
+      lookup: undefined,
+      signal: undefined,
+      idleTimeoutMs: 2000,
+    };
+    const response = await wireRequest({
       ...request,
       secureContext: createSecureContext({ ca: [certificate.caPem] }),
     });
     const hash = createHash('sha256');
     for await (const chunk of response.body) hash.update(chunk as Buffer);
     expect(hash.digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
-    const error = await bulkGet({ ...request, secureContext: undefined }).catch((e: unknown) => e);
+    const error = await wireRequest({ ...request, secureContext: undefined }).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
   });
 });
 
-describe('bulkGet: reused read buffers', () => {
+describe('wireRequest: reused read buffers', () => {
   /**
    * Reads `response.body` as the store does: chunks wait (a random few milliseconds, as a disk write does) before
    * they are hashed in order and given back, while the socket keeps reading into buffers given back earlier; the
@@ -526,7 +541,7 @@ describe('bulkGet: reused read buffers', () => {
   });
 });
 
-describe('bulkGet: dump', () => {
+describe('wireRequest: dump', () => {
   it('closes the connection when the body is dumped mid-way', async () => {
     const server = await rawServer((s) =>
       s.write('HTTP/1.1 200 OK\r\ncontent-length: 10000000\r\n\r\n0123456789'),
@@ -535,5 +550,156 @@ describe('bulkGet: dump', () => {
     await response.body.dump();
     await closedSoon(server.connections[0]);
     expect(response.body.destroyed).toBe(true);
+  });
+});
+
+describe('wireRequest: kept connections', () => {
+  /** A server answering every request of a connection in turn with `answer(index of the request on it, head)`. */
+  async function keepAliveServer(
+    answer: (socket: Socket, nth: number, head: string) => void,
+  ): Promise<RawServer> {
+    return rawServer((socket, first) => {
+      let nth = 0;
+      let pending = '';
+      answer(socket, nth++, first);
+      // rawServer read the first head; the data after it, the next requests, comes here.
+      socket.on('data', (data: Buffer) => {
+        pending += data.toString('latin1');
+        for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
+          const head = pending.slice(0, end + 4);
+          pending = pending.slice(end + 4);
+          answer(socket, nth++, head);
+        }
+      });
+    });
+  }
+
+  const kept = (server: RawServer, pool: WirePool<WireConnection>, options: Partial<WireRequest> = {}) =>
+    get(server, { bulk: false, pool, ...options });
+
+  let pool: WirePool<WireConnection>;
+  beforeEach(() => {
+    pool = new WirePool<WireConnection>(60_000);
+  });
+  afterEach(() => pool.close());
+
+  it('sends GET and HEAD one after another on one connection, without connection: close', async () => {
+    const server = await keepAliveServer((s, nth, head) => {
+      const body = `answer ${nth}`;
+      s.write(
+        `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${head.startsWith('HEAD') ? '' : body}`,
+      );
+    });
+    expect(await text((await kept(server, pool)).body)).toBe('answer 0');
+    const head = await kept(server, pool, { method: 'HEAD' });
+    expect(head.headers['content-length']).toBe('8');
+    expect(await text(head.body)).toBe('');
+    expect(await text((await get(server, { bulk: false, pool, path: '/v2/' })).body)).toBe('answer 2');
+    expect(server.connections).toHaveLength(1);
+    expect(server.received()).not.toMatch(/connection:/i);
+    expect(server.received()).toContain('HEAD /v2/r/blobs/sha256:ab HTTP/1.1\r\n');
+  });
+
+  it('reads a chunked body, and one over many reads held back by its reader, on one kept connection', async () => {
+    const big = randomBytes(1_000_000);
+    const server = await keepAliveServer((s, nth) => {
+      if (nth === 1)
+        s.write(
+          Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${big.length}\r\n\r\n`), big]),
+        );
+      else s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    });
+    const first = await kept(server, pool);
+    const second = await kept(server, pool);
+    const chunks: Buffer[] = [];
+    for await (const chunk of second.body) {
+      chunks.push(chunk as Buffer);
+      await delay(5);
+    }
+    expect(Buffer.concat(chunks).equals(big)).toBe(true);
+    expect(await text(first.body)).toBe('hello');
+    expect(await text((await kept(server, pool)).body)).toBe('hello');
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('keeps a body read late intact though its connection served another response meanwhile', async () => {
+    const server = await keepAliveServer((s, nth) => {
+      const body = String(nth).repeat(1000);
+      s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    });
+    const first = await kept(server, pool);
+    await delay(50);
+    const second = await kept(server, pool);
+    expect(await text(second.body)).toBe('1'.repeat(1000));
+    expect(await text(first.body)).toBe('0'.repeat(1000));
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it.each([
+    ['says Connection: close', 'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok'],
+    ['is HTTP/1.0', 'HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok'],
+    [
+      'sends bytes past its Content-Length',
+      'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n',
+    ],
+    ['ends with the connection (no length)', 'HTTP/1.1 200 OK\r\n\r\nok'],
+  ])('does not keep a connection whose response %s', async (_, answer) => {
+    const server = await keepAliveServer((s) => {
+      s.write(answer);
+      if (!answer.includes('content-length')) s.end();
+    });
+    expect(await text((await kept(server, pool)).body)).toBe('ok');
+    await closedSoon(server.connections[0]);
+    await text((await kept(server, pool)).body);
+    expect(server.connections).toHaveLength(2);
+  });
+
+  it('does not keep the connection of a body dumped before its end, nor of a bulk request', async () => {
+    const server = await keepAliveServer((s) =>
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123'),
+    );
+    await (await kept(server, pool)).body.dump();
+    await closedSoon(server.connections[0]);
+    const bulk = await kept(server, pool, { bulk: true });
+    await bulk.body.dump();
+    await closedSoon(server.connections[1]);
+    expect(await server.connections[1]?.head).toContain('connection: close\r\n');
+    expect(pool.take(`http://127.0.0.1:${server.port}`)).toBeUndefined();
+  });
+
+  it('sends the request again on a new connection when a kept one was closed by the registry before any answer', async () => {
+    const server = await keepAliveServer((s, nth) => {
+      // The second request on the first connection finds it closed, as an idle timeout at the registry does it.
+      if (nth === 1) s.destroy();
+      else s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    });
+    expect(await text((await kept(server, pool)).body)).toBe('ok');
+    expect(await text((await kept(server, pool)).body)).toBe('ok');
+    expect(server.connections).toHaveLength(2);
+  });
+
+  it('fails, and does not send again, a request on a kept connection closed after part of the answer', async () => {
+    const server = await keepAliveServer((s, nth) => {
+      if (nth === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      else s.end('HTTP/1.1 200 OK\r\ncontent-le');
+    });
+    await text((await kept(server, pool)).body);
+    await expect(kept(server, pool)).rejects.toBeInstanceOf(ResponseClosedError);
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('drops a kept connection once the registry closes it, and once it waited its time', async () => {
+    const server = await keepAliveServer((s, nth) => {
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+      if (nth === 0) setTimeout(() => s.end(), 20);
+    });
+    await text((await kept(server, pool)).body);
+    await closedSoon(server.connections[0]);
+    await delay(20);
+    expect(pool.take(`http://127.0.0.1:${server.port}`)).toBeUndefined();
+    const short = new WirePool<WireConnection>(50);
+    await text((await kept(server, short)).body);
+    await closedSoon(server.connections[1]);
+    expect(short.take(`http://127.0.0.1:${server.port}`)).toBeUndefined();
   });
 });
