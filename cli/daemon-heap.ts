@@ -9,10 +9,11 @@ import { setFlagsFromString } from 'node:v8';
 // collection left, and a 537 MB pull ran about 24 full collections (10-60 ms pauses each, counted with --trace-gc).
 // Letting the old generation grow 4x between collections leaves 2, and cut the daemon's CPU time for that pull by
 // about a fifth (read at each full collection).
-// undici parses HTTP in WebAssembly. V8 recompiles that parser's large state machine with its optimizing compiler
-// during the first big pull: about 6% of that pull's CPU and a transient 35 MiB on a compiler thread (seen with perf
-// and a malloc probe). The baseline code is enough for a parser that spans body bytes rather than reading them one
-// by one, so the tier-up budget is set beyond reach.
+// undici, which carries the daemon's requests with a body (pushes), parses HTTP in WebAssembly. V8 recompiled that
+// parser's large state machine with its optimizing compiler during a big transfer through it: about 6% of a 537 MB
+// pull's CPU and a transient 35 MiB on a compiler thread (seen with perf and a malloc probe, when pulls went through
+// undici). The baseline code is enough for a parser that spans body bytes rather than reading them one by one, so
+// the tier-up budget is set beyond reach.
 setFlagsFromString(
   '--semi-space-growth-factor=1 --heap-growing-percent=300 --wasm-tiering-budget=2147483647',
 );
