@@ -2,7 +2,6 @@
 // autocannon with 50 connections for 5 s each; dockerd measured the same way when it is installed, and a bare
 // fastify answering /_ping as the floor of this machine and load generator.
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Client } from 'undici';
@@ -13,10 +12,10 @@ import { Cleanup } from '../cleanup.ts';
 import { startDaemonProcess } from '../daemon-process.ts';
 import { DOCKERD, dockerdInstalled, startDockerd } from '../dockerd-process.ts';
 import { countImages, pullOk } from '../engine.ts';
+import { startPingFloor } from '../ping-floor-process.ts';
 import { clockTicksPerSecond, readProcessCpuTicks } from '../proc-stats.ts';
 import { seedVariants } from '../registry-seed.ts';
 import { SectionWriter } from '../report.ts';
-import { startServerProcess } from '../server-process.ts';
 import { millis, percent, seconds, spread, summarize } from '../stats.ts';
 import type { Section } from './context.ts';
 
@@ -27,7 +26,6 @@ const DURATION_S = 5;
 const WARMUP_S = 1;
 const SEED_CONCURRENCY = 4;
 const REPO = 'bench/api';
-const PING_FLOOR = join(import.meta.dirname, '..', 'ping-floor.ts');
 
 type Endpoint = '/_ping' | '/images/json';
 
@@ -119,17 +117,7 @@ export const apiSection: Section = async ({ settings, work, say }) => {
     const engines: Engine[] = [];
     const both = ['/_ping', '/images/json'] as const;
 
-    const floorSocket = join(await work.fresh('api-floor'), 'floor.sock');
-    const floor = cleanup.add(
-      await startServerProcess({
-        name: 'ping-floor',
-        command: process.execPath,
-        args: ['--import', import.meta.resolve('tsx'), PING_FLOOR, floorSocket],
-        socket: floorSocket,
-        readyTimeoutMs: 30_000,
-        stopGraceMs: 3000,
-      }),
-    );
+    const floor = cleanup.add(await startPingFloor(await work.fresh('api-floor')));
     engines.push({
       name: 'bare fastify (floor)',
       socket: floor.socket,

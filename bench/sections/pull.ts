@@ -4,7 +4,8 @@
 // nothing else running, as every other contender is, and once with the daemon's memory sampled and GET /_ping asked
 // all along. The probe is a second client on the same two cores (100 requests a second, answered by this process):
 // it slowed the probed pull by 15-30 % on this machine, whoever answered its pings (the daemon, or a bare fastify
-// beside it), so a probed wall is not compared with skopeo's, which nothing probes.
+// beside it), so a probed wall is not compared with skopeo's, which nothing probes. The floor for that latency: a
+// third pull a round, with a bare fastify beside the daemon probed instead of it.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +18,7 @@ import { run, syncDisks } from '../command.ts';
 import { startDaemonProcess } from '../daemon-process.ts';
 import { DOCKERD, dockerdInstalled, startDockerd } from '../dockerd-process.ts';
 import { pullOk, removeImage } from '../engine.ts';
+import { startPingFloor } from '../ping-floor-process.ts';
 import { probePing } from '../ping-probe.ts';
 import { readCpuTimes, readMemory, sampleRss, stealPercent } from '../proc-stats.ts';
 import { SectionWriter } from '../report.ts';
@@ -124,6 +126,20 @@ function dockhandTimed(setup: Setup, round: number): Promise<number> {
   });
 }
 
+/** GET /_ping latencies of `floorSocket` (a bare fastify) while a daemon pulls: what the machine allows. */
+function floorProbed(setup: Setup, round: number, floorSocket: string): Promise<number[]> {
+  return withWarmDaemon(setup, `pull-dockhand-floor-${round}`, async (daemon) => {
+    const pinger = await probePing(floorSocket);
+    try {
+      await pullOk(daemon.socket, `${setup.registryHost}/${REPO}`, TAG);
+    } catch (error) {
+      await pinger.stop().catch(() => []);
+      throw error;
+    }
+    return pinger.stop();
+  });
+}
+
 /** The probed pull: the daemon's VmRSS sampled, and GET /_ping asked, all along; VmRSS again once idle. */
 function dockhandProbed(setup: Setup, round: number): Promise<DockhandRun> {
   return withWarmDaemon(setup, `pull-dockhand-${round}`, async (daemon, rssStarted, warmupMs) => {
@@ -227,12 +243,14 @@ export const pullSection: Section = async ({ settings, work, say }) => {
     await pushImage({ layoutDir: image.layoutDir, tag: TAG, dest: `${registry.host}/${REPO}:${TAG}` });
     const warmup = await pushWarmupImage(registry.host);
     const setup: Setup = { work, registryUrl: registry.url, registryHost: registry.host, layers, warmup };
+    const floor = cleanup.add(await startPingFloor(await work.fresh('pull-floor')));
     const dockerdSocket = dockerdInstalled()
       ? cleanup.add(await startDockerd(await work.fresh('pull-dockerd'))).socket
       : undefined;
 
     const dockhandRuns: DockhandRun[] = [];
     const dockhandTimedRuns: number[] = [];
+    const floorPingRuns: number[][] = [];
     const curlRuns: CurlRun[] = [];
     const skopeoRuns: number[] = [];
     const nodeRuns: number[] = [];
@@ -243,6 +261,9 @@ export const pullSection: Section = async ({ settings, work, say }) => {
       },
       dockhandProbed: async (round: number) => {
         dockhandRuns.push(await dockhandProbed(setup, round));
+      },
+      floorProbed: async (round: number) => {
+        floorPingRuns.push(await floorProbed(setup, round, floor.socket));
       },
       curl: async (round: number) => {
         curlRuns.push(await curl(setup, round));
@@ -279,6 +300,8 @@ export const pullSection: Section = async ({ settings, work, say }) => {
     const idleAfter = summarize(dockhandRuns.map((r) => r.rssIdleAfter));
     const pingP99 = summarize(dockhandRuns.map((r) => percentile(r.pings, 99)));
     const allPings = dockhandRuns.flatMap((r) => r.pings);
+    const floorPings = floorPingRuns.flat();
+    const floorP99 = summarize(floorPingRuns.map((pings) => percentile(pings, 99)));
     const rate = (ms: number) => mbPerSecond(blobBytes, ms);
 
     out.line(
@@ -343,6 +366,7 @@ export const pullSection: Section = async ({ settings, work, say }) => {
         '/_ping p99',
         '/_ping max',
         'pings',
+        'floor /_ping p99',
       ],
       dockhandRuns.map((r, i) => [
         String(i + 1),
@@ -361,6 +385,7 @@ export const pullSection: Section = async ({ settings, work, say }) => {
         millis(percentile(r.pings, 99)),
         millis(Math.max(...r.pings)),
         String(r.pings.length),
+        millis(percentile(floorPingRuns[i]!, 99)),
       ]),
     );
     out.line(`CPU steal during the rounds: ${percent(steal)} (from /proc/stat)`);
@@ -410,11 +435,13 @@ export const pullSection: Section = async ({ settings, work, say }) => {
       millis(percentile(allPings, 99)),
       '≤ 10 ms',
       percentile(allPings, 99) <= 10,
-      `per-round p99 ${spread(pingP99, millis)}; ${allPings.length} pings`,
+      `per-round p99 ${spread(pingP99, millis)}; ${allPings.length} pings; floor (a bare fastify pinged while ` +
+        `Dockhand pulls) ${millis(percentile(floorPings, 99))} pooled, per round ${spread(floorP99, millis)}`,
     );
     out.record('bytes', blobBytes);
     out.record('dockhandMs', dockhandTimedRuns);
     out.record('dockhandProbed', dockhandRuns);
+    out.record('floorPings', floorPingRuns);
     out.record('curlParallel', curlRuns);
     out.record('skopeoMs', skopeoRuns);
     out.record('plainNodeMs', nodeRuns);
