@@ -314,3 +314,41 @@ describe('redirects', () => {
     expect(server.received.length).toBe(1 + 6);
   });
 });
+
+describe('the caller’s wire', () => {
+  it('carries the GETs, and a POST goes through the dispatcher made when the first POST needs it', async () => {
+    const { Agent } = await import('undici');
+    const { wireRequest } = await import('../../../daemon/distribution/transport/http1-wire.ts');
+    const gets: string[] = [];
+    const dispatchers: InstanceType<typeof Agent>[] = [];
+    const options = {
+      realm,
+      service: 'svc',
+      scopes: [repositoryScope('a', ['pull'])],
+      get: (url: URL, headers: Record<string, string>, signal: AbortSignal) => {
+        gets.push(url.href);
+        const request = { url, headers, signal, lookup: undefined, secureContext: undefined };
+        return wireRequest({ ...request, method: 'GET', bulk: false, idleTimeoutMs: 2000 });
+      },
+      dispatcher: async () => {
+        const agent = new Agent();
+        dispatchers.push(agent);
+        return agent;
+      },
+    };
+    server.answer(json(200, { token: 'by-get' }));
+    expect((await fetchToken({ ...options, credential: basic })).token).toBe('by-get');
+    expect(gets).toHaveLength(1);
+    expect(dispatchers).toHaveLength(0);
+    expect(server.received[0]!.headers['authorization']).toMatch(/^Basic /);
+    expect(server.received[0]!.url.searchParams.get('scope')).toBe('repository:a:pull');
+
+    server.answer(json(200, { access_token: 'by-post', refresh_token: 'r2', expires_in: 900 }));
+    const posted = await fetchToken({ ...options, credential: { kind: 'refresh', refreshToken: REFRESH } });
+    expect(posted.token).toBe('by-post');
+    expect(server.received[1]!.method).toBe('POST');
+    expect(gets).toHaveLength(1);
+    expect(dispatchers).toHaveLength(1);
+    await Promise.all(dispatchers.map((agent) => agent.close()));
+  });
+});
