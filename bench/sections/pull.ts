@@ -281,7 +281,7 @@ export const pullSection: Section = async ({ settings, work, say }) => {
     const cpuFrom = readCpuTimes();
     for (let round = 0; round < settings.rounds; round++) {
       const order = rotated(
-        ['dockhand', 'curl', 'skopeo', 'node', 'dockerd', 'dockhandProbed'] as const,
+        ['dockhand', 'curl', 'skopeo', 'node', 'dockerd', 'dockhandProbed', 'floorProbed'] as const,
         round,
       );
       say(`pull: round ${round + 1}/${settings.rounds} (${order.join(', ')})`);
