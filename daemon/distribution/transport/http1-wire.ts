@@ -279,6 +279,9 @@ class WireExchange implements WireUser {
   }
 
   #start(reused: WireConnection | undefined): void {
+    this.#head = [];
+    this.#headBytes = 0;
+    this.#heard = false;
     this.#connection = reused ?? new WireConnection(this.#request.url, this.#request);
     this.#arm('DOCKHAND_CONNECT_TIMEOUT', `no connection to ${this.#request.url.host}`);
     this.#connection.serve(this);
@@ -426,9 +429,12 @@ class WireExchange implements WireUser {
   #fail(error: unknown, atOnce = false): void {
     if (this.#done) return;
     const connection = this.#connection;
-    // A kept connection the registry closed while it waited fails before any byte of the answer: the request goes
-    // again on a new connection, which is never a kept one (GET and HEAD are safe to send twice).
-    if (connection.reused && !this.#heard && !atOnce && !(error instanceof WireTimeoutError)) {
+    // A kept connection can fail the next request through no fault of it: the registry closed it while it waited
+    // (no byte of an answer), or left bytes on it that no request asked for (a body after a HEAD answer), which then
+    // read as a malformed head. The request goes again once, on a new connection (GET and HEAD are safe to send
+    // twice); on a new one the same failure is the registry's.
+    const stale = !this.#heard || (this.#body === undefined && error instanceof MalformedResponseError);
+    if (connection.reused && stale && !atOnce && !(error instanceof WireTimeoutError)) {
       connection.close();
       this.#start(undefined);
       return;

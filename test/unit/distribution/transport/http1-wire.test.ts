@@ -678,6 +678,17 @@ describe('wireRequest: kept connections', () => {
     expect(server.connections).toHaveLength(2);
   });
 
+  it('sends the request again on a new connection when a HEAD answer left a body on the kept one', async () => {
+    const server = await keepAliveServer((s, nth, head) => {
+      if (head.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n');
+      // The HEAD's body, which it should not have, comes late: it reaches the client ahead of the next answer.
+      else s.write(`${nth === 1 ? 'hello' : ''}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n${nth}!`);
+    });
+    expect(await text((await kept(server, pool, { method: 'HEAD' })).body)).toBe('');
+    expect(await text((await kept(server, pool)).body)).toBe('0!');
+    expect(server.connections).toHaveLength(2);
+  });
+
   it('fails, and does not send again, a request on a kept connection closed after part of the answer', async () => {
     const server = await keepAliveServer((s, nth) => {
       if (nth === 0) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
