@@ -137,7 +137,7 @@ export class RepositoryClient {
 
   /**
    * Opens a blob body from `offset` (a Range request), for resuming a partial download. Given the blob's `size`, a
-   * large rest goes over the bulk wire.
+   * large rest goes on a connection of its own (a bulk request, http1-wire.ts).
    */
   async openBlob(digest: string, offset: number, signal?: AbortSignal, size?: number): Promise<BlobStream> {
     const { response, body } = await this.#openBlobBody(
@@ -339,7 +339,7 @@ export class RepositoryClient {
   }
 }
 
-/** Blob bodies from this size on go over the bulk wire: the connection of their own costs a handshake, which a
+/** Blob bodies from this size on are bulk requests, on a connection of their own: it costs a handshake, which a
  * megabyte outweighs. */
 const BULK_MIN_BYTES = 1024 * 1024;
 

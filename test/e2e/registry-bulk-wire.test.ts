@@ -1,7 +1,7 @@
 // Large layers (≥ 1 MiB) over the bulk wire against the real registry: HTTPS trusting a certs.d CA, a redirect to
 // another origin that gets no credential, and a clientAuth challenge on a large blob forwarded as the registry sent
-// it. A registry proxy in front records each request's `connection` header: the bulk wire sends `connection:
-// close` (one response per connection), undici's pools never do, so each case shows which wire carried the layer.
+// it. A registry proxy in front records each request's `connection` header: a bulk request sends `connection:
+// close` (one response per connection), kept connections never do, so each case shows how the layer was fetched.
 
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';

@@ -90,7 +90,7 @@ describe('a large layer redirected inside a network namespace', () => {
       );
       expect(failure).toContain(why);
       expect((await counts())[address]).toBe(0);
-      // The layer GET that was redirected went out on the bulk wire (connection: close; undici keeps alive).
+      // The layer GET that was redirected went out as a bulk request, on a connection of its own (connection: close).
       const gets = (await ask<(string | undefined)[]>('layer gets')).slice(before);
       expect(gets.length).toBeGreaterThan(0);
       for (const connection of gets) expect(connection).toBe('close');

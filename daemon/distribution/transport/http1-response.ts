@@ -1,4 +1,4 @@
-// An HTTP/1.1 response as the bulk wire reads it (RFC 9112): the head parsed into a status and headers, then the
+// An HTTP/1.1 response as the wire reads it (RFC 9112): the head parsed into a status and headers, then the
 // body's framing. Everything here is the registry's input, so every part is bounded and every deviation an error:
 // a head over MAX_HEAD_BYTES, a header line that is not `token: value`, a Content-Length that is not one decimal
 // number, a transfer coding other than chunked, a chunk-size line over 1 KiB. Body bytes are never copied: the

@@ -41,7 +41,7 @@ export interface Exchange {
   signal: AbortSignal | undefined;
 }
 
-/** A response body as the parts use it: a stream, and `dump` to discard it (undici's bodies and the bulk wire's). */
+/** A response body as the parts use it: a stream, and `dump` to discard it (undici's bodies and the wire's). */
 export interface ResponseBody extends Readable {
   dump(): Promise<void>;
 }

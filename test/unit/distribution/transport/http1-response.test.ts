@@ -1,4 +1,4 @@
-// http1-response.ts: the bulk wire's HTTP/1.1 response parser, held to RFC 9112 and to what undici hands the
+// http1-response.ts: the wire's HTTP/1.1 response parser, held to RFC 9112 and to what undici hands the
 // transport for the same bytes.
 import { createServer, type Server } from 'node:net';
 import fc from 'fast-check';
