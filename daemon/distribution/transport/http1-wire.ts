@@ -101,8 +101,7 @@ export class WireConnection implements IdleConnection {
   readonly #bulk: boolean;
   #user: WireUser | undefined;
   #connected = false;
-  /** A response came on it before: a failure before the next head may be the registry having closed it meanwhile. */
-  reused = false;
+  #reused = false;
   #pool: WirePool<WireConnection> | undefined;
 
   constructor(url: URL, request: Pick<WireRequest, 'lookup' | 'secureContext' | 'bulk'>) {
@@ -144,6 +143,11 @@ export class WireConnection implements IdleConnection {
     return this.#socket.destroyed;
   }
 
+  /** A response came on it before: a failure before the next head may be the registry having closed it meanwhile. */
+  get reused(): boolean {
+    return this.#reused;
+  }
+
   /** `user` reads from now on; told at once if the connection is already made. */
   serve(user: WireUser): void {
     this.#user = user;
@@ -162,7 +166,7 @@ export class WireConnection implements IdleConnection {
   /** The exchange is over and the connection fit for another: it waits in `pool`, still reading. */
   release(pool: WirePool<WireConnection>): void {
     this.#user = undefined;
-    this.reused = true;
+    this.#reused = true;
     this.#pool = pool;
     this.#socket.resume();
     pool.put(this);
