@@ -8,13 +8,13 @@ import { Client } from 'undici';
 
 const PAUSE_MS = 10;
 
-export interface PingProbe {
+interface PingProbe {
   /** Stops after the request in flight and gives every latency measured, in ms; any failure is thrown here. */
   stop(): Promise<number[]>;
 }
 
 /** Resolves once the probe's connection is open and its first, uncounted, ping answered. */
-export async function probePing(socket: string): Promise<PingProbe> {
+async function probePing(socket: string): Promise<PingProbe> {
   const client = new Client('http://localhost', { socketPath: socket });
   const ping = async (): Promise<void> => {
     const response = await client.request({ method: 'GET', path: '/_ping' });
@@ -49,4 +49,20 @@ export async function probePing(socket: string): Promise<PingProbe> {
       return latencies;
     },
   };
+}
+
+/** GET /_ping latencies at `socket` while `work` runs, and what it gave; the probe stops either way. */
+export async function pingWhile<T>(
+  socket: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; pings: number[] }> {
+  const probe = await probePing(socket);
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await probe.stop().catch(() => []);
+    throw error;
+  }
+  return { result, pings: await probe.stop() };
 }

@@ -14,7 +14,7 @@ import { MEDIA_TYPES, REF_NAME_ANNOTATION } from '../../daemon/store/oci.ts';
 import { Cleanup } from '../cleanup.ts';
 import { run as commandRun } from '../command.ts';
 import { startDaemonProcess } from '../daemon-process.ts';
-import { probePing } from '../ping-probe.ts';
+import { pingWhile } from '../ping-probe.ts';
 import { SectionWriter } from '../report.ts';
 import { millis, percentile, spread, summarize } from '../stats.ts';
 import type { Section } from './context.ts';
@@ -125,19 +125,15 @@ async function run(socket: string, scenario: ListScenario | 'idle'): Promise<Run
           String(DURATION_MS),
         ]);
   await sleep(Math.max(0, startAt - Date.now()));
-  const probe = await probePing(socket);
-  let lists = 0;
   try {
-    await sleep(DURATION_MS);
-    if (listers) {
-      const parsed = JSON.parse(await listers) as { lists?: unknown };
-      if (typeof parsed.lists !== 'number') throw new Error('list-clients: no "lists" number');
-      lists = parsed.lists;
-    }
+    const { pings } = await pingWhile(socket, () => sleep(DURATION_MS));
+    if (!listers) return { pings, lists: 0 };
+    const parsed = JSON.parse(await listers) as { lists?: unknown };
+    if (typeof parsed.lists !== 'number') throw new Error('list-clients: no "lists" number');
+    return { pings, lists: parsed.lists };
   } finally {
     await listers?.catch(() => {});
   }
-  return { pings: await probe.stop(), lists };
 }
 
 export const filteredListSection: Section = async ({ settings, work, say }) => {

@@ -19,7 +19,7 @@ import { startDaemonProcess } from '../daemon-process.ts';
 import { DOCKERD, dockerdInstalled, startDockerd } from '../dockerd-process.ts';
 import { pullOk, removeImage } from '../engine.ts';
 import { startPingFloor } from '../ping-floor-process.ts';
-import { probePing } from '../ping-probe.ts';
+import { pingWhile } from '../ping-probe.ts';
 import { readCpuTimes, readMemory, sampleRss, stealPercent } from '../proc-stats.ts';
 import { SectionWriter } from '../report.ts';
 import { skopeoCopyToOci } from '../skopeo-cli.ts';
@@ -117,26 +117,23 @@ async function withWarmDaemon<T>(
   }
 }
 
+/** The measured image pulled into `socket`'s daemon; its wall in ms. */
+async function pullBig(setup: Setup, socket: string): Promise<number> {
+  const started = performance.now();
+  await pullOk(socket, `${setup.registryHost}/${REPO}`, TAG);
+  return performance.now() - started;
+}
+
 /** The timed pull: nothing else runs meanwhile, as for every other contender. */
 function dockhandTimed(setup: Setup, round: number): Promise<number> {
-  return withWarmDaemon(setup, `pull-dockhand-timed-${round}`, async (daemon) => {
-    const started = performance.now();
-    await pullOk(daemon.socket, `${setup.registryHost}/${REPO}`, TAG);
-    return performance.now() - started;
-  });
+  return withWarmDaemon(setup, `pull-dockhand-timed-${round}`, (daemon) => pullBig(setup, daemon.socket));
 }
 
 /** GET /_ping latencies of `floorSocket` (a bare fastify) while a daemon pulls: what the machine allows. */
 function floorProbed(setup: Setup, round: number, floorSocket: string): Promise<number[]> {
   return withWarmDaemon(setup, `pull-dockhand-floor-${round}`, async (daemon) => {
-    const pinger = await probePing(floorSocket);
-    try {
-      await pullOk(daemon.socket, `${setup.registryHost}/${REPO}`, TAG);
-    } catch (error) {
-      await pinger.stop().catch(() => []);
-      throw error;
-    }
-    return pinger.stop();
+    const { pings } = await pingWhile(floorSocket, () => pullBig(setup, daemon.socket));
+    return pings;
   });
 }
 
@@ -145,19 +142,15 @@ function dockhandProbed(setup: Setup, round: number): Promise<DockhandRun> {
   return withWarmDaemon(setup, `pull-dockhand-${round}`, async (daemon, rssStarted, warmupMs) => {
     const before = readMemory(daemon.pid);
     const sampler = sampleRss(daemon.pid);
-    const pinger = await probePing(daemon.socket);
-    const started = performance.now();
-    let ms: number;
+    let probed: { result: number; pings: number[] };
     try {
-      await pullOk(daemon.socket, `${setup.registryHost}/${REPO}`, TAG);
-      ms = performance.now() - started;
+      probed = await pingWhile(daemon.socket, () => pullBig(setup, daemon.socket));
     } catch (error) {
       sampler.stop();
-      await pinger.stop().catch(() => []);
       throw error;
     }
     const sampled = sampler.stop();
-    const pings = await pinger.stop();
+    const { result: ms, pings } = probed;
     await sleep(SOON_MS);
     const rssSoonAfter = readMemory(daemon.pid).rss;
     await sleep(SETTLE_MS - SOON_MS);

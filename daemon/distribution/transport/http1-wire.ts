@@ -243,8 +243,8 @@ class WireExchange implements WireUser {
   #connection!: WireConnection;
   #resolve!: (response: WireResponse) => void;
   #reject!: (error: unknown) => void;
-  #head: Buffer[] = [];
-  #headBytes = 0;
+  /** The head's bytes so far, copied out of the connection's buffers. */
+  #head: Buffer | undefined;
   #body: WireBodyStream | undefined;
   #framing: Framing | undefined;
   #persistent = false;
@@ -283,8 +283,7 @@ class WireExchange implements WireUser {
   }
 
   #start(reused: WireConnection | undefined): void {
-    this.#head = [];
-    this.#headBytes = 0;
+    this.#head = undefined;
     this.#heard = false;
     this.#connection = reused ?? new WireConnection(this.#request.url, this.#request);
     this.#arm('DOCKHAND_CONNECT_TIMEOUT', `no connection to ${this.#request.url.host}`);
@@ -339,13 +338,12 @@ class WireExchange implements WireUser {
 
   /** Collects the head; once whole, answers the request and returns the bytes after it. */
   #readHead(bytes: Buffer): Buffer | undefined {
-    this.#head.push(Buffer.from(bytes));
-    this.#headBytes += bytes.length;
-    const all = Buffer.concat(this.#head);
+    // One copy: the buffer read into goes back to its pool, or is read into again, when this returns.
+    const all = this.#head === undefined ? Buffer.from(bytes) : Buffer.concat([this.#head, bytes]);
     const end = all.indexOf('\r\n\r\n');
     if (end < 0) {
-      if (this.#headBytes > MAX_HEAD_BYTES) throw new MalformedResponseError('the response head is too long');
-      this.#head = [all];
+      if (all.length > MAX_HEAD_BYTES) throw new MalformedResponseError('the response head is too long');
+      this.#head = all;
       return undefined;
     }
     if (end > MAX_HEAD_BYTES) throw new MalformedResponseError('the response head is too long');
@@ -354,15 +352,14 @@ class WireExchange implements WireUser {
     if (head.statusCode < 200) {
       // An interim answer (100, 103): the real one follows.
       if (head.statusCode === 101) throw new MalformedResponseError('the registry switched protocols');
-      this.#head = [];
-      this.#headBytes = 0;
+      this.#head = undefined;
       return rest.length > 0 ? this.#readHead(rest) : undefined;
     }
     this.#framing = this.#request.method === 'HEAD' ? { kind: 'none' } : framingOf(head);
     this.#persistent = head.persistent && this.#framing.kind !== 'close';
     if (this.#framing.kind === 'length') this.#left = this.#framing.length;
     if (this.#framing.kind === 'chunked') this.#chunked = new ChunkedDecoder();
-    this.#head = [];
+    this.#head = undefined;
     const body = new WireBodyStream(this);
     this.#body = body;
     this.#resolve({ statusCode: head.statusCode, headers: head.headers, body });
@@ -456,16 +453,20 @@ class WireExchange implements WireUser {
       this.#close();
       return;
     }
-    this.#disarm();
-    this.#request.signal?.removeEventListener('abort', this.#onAbort);
+    this.#settle();
     this.#kept = true;
     this.#connection.release(pool);
   }
 
   #close(): void {
+    this.#settle();
+    this.#connection.close();
+  }
+
+  /** Nothing more to wait for: no idle timer, no abort. */
+  #settle(): void {
     this.#disarm();
     this.#request.signal?.removeEventListener('abort', this.#onAbort);
-    this.#connection.close();
   }
 
   /** The idle timer: restarted on every read, stopped while the reader holds the body back. */

@@ -37,8 +37,11 @@ export interface NetworkOptions {
   resolve?: Resolver;
 }
 
-/** How long a connection kept for the next request waits for it: undici's pools here waited as long. */
+/** How long a connection kept for the next request waits for it, on either wire. */
 const KEEP_ALIVE_MS = 30_000;
+
+/** The key of a trust setting: its PEM CAs on top of the system's, none for the system's alone. */
+const trustKey = (ca: readonly string[] | undefined): string => ca?.join('\n') ?? '';
 
 export class Network {
   readonly #agents = new Map<string, Agent>();
@@ -62,7 +65,7 @@ export class Network {
 
   /** The pool for a trust setting: no extra CA, or these PEM CAs on top of the system's. */
   async dispatcher(ca: readonly string[] | undefined): Promise<Agent> {
-    const key = ca?.join('\n') ?? '';
+    const key = trustKey(ca);
     const found = this.#agents.get(key);
     if (found) return found;
     const { Agent } = await import('undici');
@@ -153,7 +156,7 @@ export class Network {
   }
 
   #poolFor(ca: readonly string[] | undefined): WirePool<WireConnection> {
-    const key = ca?.join('\n') ?? '';
+    const key = trustKey(ca);
     const pool = this.#pools.get(key) ?? new WirePool<WireConnection>(KEEP_ALIVE_MS);
     this.#pools.set(key, pool);
     return pool;
@@ -162,7 +165,7 @@ export class Network {
   /** A TLS context per trust setting: building one parses every root CA, too much for each blob's connection. */
   #secureContext(ca: readonly string[] | undefined): SecureContext | undefined {
     if (!ca || ca.length === 0) return undefined;
-    const key = ca.join('\n');
+    const key = trustKey(ca);
     const context = this.#secureContexts.get(key) ?? createSecureContext(trustOptions(ca));
     this.#secureContexts.set(key, context);
     return context;
@@ -171,7 +174,7 @@ export class Network {
   #pool() {
     return {
       connections: 16,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
       connectTimeout: this.#o.idleTimeoutMs,
       headersTimeout: this.#o.idleTimeoutMs,
       bodyTimeout: this.#o.idleTimeoutMs,
