@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { giveBack } from '../read-buffers.ts';
 import type { ConnectionGrowth, GrowthTrial, Transfer } from './connection-growth.ts';
 import { parseDigest } from './digest.ts';
-import { DigestMismatchError, SizeMismatchError, StoreError } from './errors.ts';
+import { DigestMismatchError, DiskWriteError, SizeMismatchError, StoreError } from './errors.ts';
 import { type Ingest, removeFile, writeAll } from './ingest.ts';
 import { DataRootLayout } from './layout.ts';
 import { readPooled } from './pooled-file-read.ts';
@@ -429,7 +429,10 @@ async function appendToPart(path: string, source: Readable): Promise<void> {
     batch = [];
     bytes = 0;
     if (length === 0) return;
-    await writeAll(handle, chunks, length);
+    // dockerd's wording for a failed write, naming the part file, as the ingest names the partial.
+    await writeAll(handle, chunks, length).catch((error: unknown) => {
+      throw DiskWriteError.from(error, path);
+    });
     for (const chunk of chunks) giveBack(chunk);
   };
   try {
