@@ -3,8 +3,9 @@
 // blob up by slowing the other three: seen from that blob alone, its connections kept their rate. So:
 // - every transfer (a range's connection, or a plain blob download) is counted while it runs, and its bytes too;
 // - rates are compared only over steady windows: every transfer streaming through it, none starting or ending;
-// - no trial while the event loop is busy: then our own CPU is the bottleneck, and the rates of consecutive windows
-//   differ too much (compilation, collections, the disk) for a comparison to tell;
+// - no trial while the loop that reads the bodies is busy (the blob thread's, or the daemon's): then our own CPU is
+//   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
+//   comparison to tell;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
@@ -12,6 +13,7 @@
 // - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
 //   until fewer transfers run.
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { type BlobThread, runningBlobThread } from '../blob-thread/blob-thread.ts';
 
 /** Share of a connection's earlier rate that each added connection must add to the whole. */
 const GAIN_SHARE = 0.3;
@@ -22,8 +24,9 @@ const TRIAL_LIMIT_MS = 3000;
 /** Steady windows a trial must fail in before it did not pay. */
 const WINDOWS_TO_FAIL = 2;
 /**
- * Above this share of busy time on the event loop, more connections cannot help. Measured here: one unthrottled
- * stream from a loopback registry keeps the loop 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
+ * Above this share of busy time on the event loop that reads the bodies (the blob thread's; the daemon's when a body
+ * is read there), more connections cannot help. Measured on the daemon's loop when it read them: one unthrottled
+ * stream from a loopback registry kept it 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
  */
 const BUSY_LOOP = 0.6;
 /** The event loop's busy share is measured over windows of at least this length. */
@@ -59,6 +62,7 @@ export class ConnectionGrowth {
   /** Transfers at which a trial did not pay: none begins until fewer run. */
   #saturatedAt = Number.POSITIVE_INFINITY;
   #loopSample: EventLoopUtilization = performance.eventLoopUtilization();
+  #threadSample: { thread: BlobThread; at: EventLoopUtilization } | undefined;
   #loopBusy = 1;
 
   /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
@@ -72,6 +76,7 @@ export class ConnectionGrowth {
     // has passed it is unknown, and counts as busy.
     if (this.#transfers === 0) {
       this.#loopSample = performance.eventLoopUtilization();
+      this.#threadSample = undefined;
       this.#loopBusy = 1;
     }
     this.#transfers++;
@@ -112,8 +117,17 @@ export class ConnectionGrowth {
   #sampleLoad(): void {
     const since = performance.eventLoopUtilization(this.#loopSample);
     if (since.idle + since.active < LOOP_WINDOW_MS) return;
-    this.#loopBusy = since.utilization;
+    this.#loopBusy = Math.max(since.utilization, this.#threadBusy());
     this.#loopSample = performance.eventLoopUtilization();
+  }
+
+  /** The blob thread's busy share since the last sample (0 for its first). */
+  #threadBusy(): number {
+    const thread = runningBlobThread();
+    const before = this.#threadSample;
+    this.#threadSample = thread && { thread, at: thread.loopUtilization() };
+    if (thread === undefined || before?.thread !== thread || this.#threadSample === undefined) return 0;
+    return performance.eventLoopUtilization(this.#threadSample.at, before.at).utilization;
   }
 
   /** Starts a trial (check `canBegin` first); the caller asks for its verdict with `judge` or gives it up. */

@@ -18,6 +18,7 @@ import {
   screenedLookup,
   trustOptions,
 } from '../../../protocol/index.ts';
+import { threadRequest } from '../../blob-thread/remote-exchange.ts';
 import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
 import {
   type WireConnection,
@@ -126,6 +127,7 @@ export class Network {
     const headers = { 'user-agent': this.#o.userAgent, ...exchange.headers };
     const request = { method, url, headers, signal: exchange.signal, bulk: exchange.request.bulk === true };
     if (url.origin !== endpoint.origin) return this.guardedRequest(endpoint.host, endpoint.ca, request);
+    if (request.bulk) return this.#bulk(request, endpoint.ca, this.#lookup);
     return wireRequest({
       ...request,
       pool: this.#poolFor(endpoint.ca),
@@ -147,12 +149,24 @@ export class Network {
     const guard = connectGuard(registryHost, this.#o.resolve);
     const refusal = guard.refuseLiteral(request.url.hostname);
     if (refusal) return Promise.reject(refusal);
+    if (request.bulk) return this.#bulk(request, ca, guard.lookup);
     return wireRequest({
       ...request,
       secureContext: this.#secureContext(ca),
       lookup: guard.lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
+  }
+
+  /** A large blob body: made, read and written to its file by the blob thread (blob-thread/thread.ts). */
+  #bulk(
+    request: Pick<WireRequest, 'method' | 'url' | 'headers' | 'signal'>,
+    ca: readonly string[] | undefined,
+    lookup: LookupFunction | undefined,
+  ): Promise<WireResponse> {
+    if (request.method !== 'GET') throw new Error(`a bulk request is a GET, not ${request.method}`);
+    const { url, headers, signal } = request;
+    return threadRequest({ url, headers, ca, lookup, signal, idleTimeoutMs: this.#o.idleTimeoutMs });
   }
 
   #poolFor(ca: readonly string[] | undefined): WirePool<WireConnection> {
