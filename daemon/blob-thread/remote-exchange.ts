@@ -2,9 +2,9 @@
 // either streams here a chunk at a time (an error body, anything read as a stream) or is written to its file by the
 // thread (sinkTo), which then reports only how many bytes are on disk.
 import type { LookupAddress } from 'node:dns';
-import { lookup as systemLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { untilAborted } from '../../protocol/abort.ts';
+import { systemResolver } from '../../protocol/address-guard.ts';
 import { bareHostname } from '../../protocol/registry-host.ts';
 import { HeldBody } from '../distribution/transport/held-failure.ts';
 import { MalformedResponseError } from '../distribution/transport/http1-response.ts';
@@ -49,7 +49,7 @@ export async function threadRequest(request: ThreadWireRequest): Promise<WireRes
 
 /** The name's addresses, through the guard's lookup when there is one (it drops the refused ones, or refuses). */
 function resolve(host: string, lookup: LookupFunction | undefined): Promise<LookupAddress[]> {
-  if (lookup === undefined) return systemLookup(host, { all: true });
+  if (lookup === undefined) return systemResolver(host);
   return new Promise((done, fail) =>
     lookup(host, { all: true }, (error, addresses) =>
       error ? fail(error) : done(addresses as unknown as LookupAddress[]),

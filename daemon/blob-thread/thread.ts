@@ -8,9 +8,8 @@ import type { LookupAddress } from 'node:dns';
 import { fdatasync, write, writev } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { finished, type Readable } from 'node:stream';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import { parentPort } from 'node:worker_threads';
-import { trustOptions } from '../../protocol/address-guard.ts';
+import { SecureContexts, screenedLookup } from '../../protocol/address-guard.ts';
 import { wireRequest } from '../distribution/transport/http1-wire.ts';
 import { watchTransferRate } from '../distribution/transport/transfer-rate.ts';
 import { giveBack } from '../read-buffers.ts';
@@ -28,7 +27,6 @@ const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage
  */
 const hashes = new Map<number, Hash>();
 const exchanges = new Map<number, ThreadExchange>();
-const secureContexts = new Map<string, SecureContext>();
 
 /** Acknowledgements of hashed chunks, one per hash per turn of the loop. */
 const acks = new Map<number, number>();
@@ -71,28 +69,10 @@ port.on('message', (m: ToThread) => {
   }
 });
 
-/** A trust setting's TLS context, built once: it parses every root CA. */
-function secureContext(ca: readonly string[] | undefined): SecureContext | undefined {
-  if (!ca || ca.length === 0) return undefined;
-  const key = ca.join('\n');
-  const context = secureContexts.get(key) ?? createSecureContext(trustOptions(ca));
-  secureContexts.set(key, context);
-  return context;
-}
-
-/** net.connect's lookup, answered with the addresses the daemon resolved and screened. */
-function fixedLookup(addresses: LookupAddress[] | undefined): LookupFunction | undefined {
-  if (addresses === undefined) return undefined;
-  return (hostname, options, callback) => {
-    const found = addresses.filter((a) => !options.family || a.family === options.family);
-    const first = found[0];
-    if (first === undefined) {
-      const error = Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
-      callback(error, '', 0);
-    } else if (options.all) (callback as (e: null, a: LookupAddress[]) => void)(null, found);
-    else callback(null, first.address, first.family);
-  };
-}
+/** The trust settings' TLS contexts, and net.connect's lookup answered with the addresses the daemon screened. */
+const secureContexts = new SecureContexts();
+const fixedLookup = (addresses: LookupAddress[] | undefined): LookupFunction | undefined =>
+  addresses && screenedLookup(async () => addresses);
 
 /** A file descriptor the daemon opened (and closes once the sink reported its end), as write-behind.ts writes. */
 function descriptorFile(fd: number): BlobFile {
@@ -116,7 +96,8 @@ class ThreadExchange {
   readonly #id: number;
   readonly #abort = new AbortController();
   #body: Readable | undefined;
-  #mode: 'idle' | 'forward' | 'sink' = 'idle';
+  /** The body goes to the daemon a chunk at a time. */
+  #forwarding = false;
   #dropped = false;
   #sink: Sink | undefined;
 
@@ -126,7 +107,7 @@ class ThreadExchange {
       method: 'GET',
       url: new URL(request.url),
       headers: request.headers,
-      secureContext: secureContext(request.ca),
+      secureContext: secureContexts.get(request.ca),
       lookup: fixedLookup(request.addresses),
       signal: this.#abort.signal,
       idleTimeoutMs: request.idleTimeoutMs,
@@ -157,7 +138,8 @@ class ThreadExchange {
       this.#abort.abort(new Error('dropped'));
       if (this.#sink) this.#sink.drop();
       else body?.destroy();
-      if (this.#mode !== 'sink') exchanges.delete(this.#id);
+      // A sink still reports what it wrote, and leaves once it did.
+      if (this.#sink === undefined) exchanges.delete(this.#id);
       return;
     }
     if (body === undefined) return;
@@ -167,7 +149,6 @@ class ThreadExchange {
       this.#body.on('error', () => {});
     } else if (m.op === 'read') this.#read(body);
     else if (m.op === 'sink') {
-      this.#mode = 'sink';
       this.#sink = new Sink(this.#id, body, descriptorFile(m.fd), m.hash, () => exchanges.delete(this.#id));
       this.#sink.grant(m.grant, m.final);
     } else if (m.op === 'grant') this.#sink?.grant(m.grant, m.final);
@@ -175,8 +156,8 @@ class ThreadExchange {
 
   /** Forwards one chunk per request of the daemon's: the body of an answer it reads itself (an error, a test). */
   #read(body: Readable): void {
-    if (this.#mode === 'idle') {
-      this.#mode = 'forward';
+    if (!this.#forwarding) {
+      this.#forwarding = true;
       body.on('data', (chunk: Buffer) => {
         body.pause();
         const bytes = new Uint8Array(chunk.byteLength);

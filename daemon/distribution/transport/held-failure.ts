@@ -38,10 +38,12 @@ export class HeldFailure {
 export abstract class HeldBody extends Readable implements ResponseBody {
   readonly #held = new HeldFailure(this, () => this.readableLength === 0);
 
-  constructor() {
-    // A reader that keeps up takes each chunk as it is pushed; one that does not pauses the connection after one
-    // (more would reach an iterating reader concatenated: a copy, and buffers never given back).
-    super({ highWaterMark: READ_BUFFER_BYTES });
+  /**
+   * A reader that keeps up takes each chunk as it is pushed; by default one that does not pauses the connection after
+   * one (more would reach an iterating reader concatenated: a copy, and buffers never given back).
+   */
+  constructor(highWaterMark = READ_BUFFER_BYTES) {
+    super({ highWaterMark });
   }
 
   /** The reader is gone: the connection need not deliver more. */

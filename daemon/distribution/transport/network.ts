@@ -8,14 +8,15 @@
 // request with a body (a push, an OAuth token POST), so a daemon that only pulled does not carry it.
 
 import type { LookupFunction } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   AddressRefusedError,
   connectGuard,
   GuardedAgents,
   type Resolver,
+  SecureContexts,
   screenedLookup,
+  trustKey,
   trustOptions,
 } from '../../../protocol/index.ts';
 import { threadRequest } from '../../blob-thread/remote-exchange.ts';
@@ -41,14 +42,11 @@ export interface NetworkOptions {
 /** How long a connection kept for the next request waits for it, on either wire. */
 const KEEP_ALIVE_MS = 30_000;
 
-/** The key of a trust setting: its PEM CAs on top of the system's, none for the system's alone. */
-const trustKey = (ca: readonly string[] | undefined): string => ca?.join('\n') ?? '';
-
 export class Network {
   readonly #agents = new Map<string, Agent>();
   /** Kept connections, per trust setting (as #agents), then per origin. */
   readonly #pools = new Map<string, WirePool<WireConnection>>();
-  readonly #secureContexts = new Map<string, SecureContext>();
+  readonly #secureContexts = new SecureContexts();
   readonly #guarded: GuardedAgents;
   readonly #o: NetworkOptions;
   /** How the registries' own names are looked up: the system's way, or through the test's resolver. */
@@ -131,7 +129,7 @@ export class Network {
     return wireRequest({
       ...request,
       pool: this.#poolFor(endpoint.ca),
-      secureContext: this.#secureContext(endpoint.ca),
+      secureContext: this.#secureContexts.get(endpoint.ca),
       lookup: this.#lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
@@ -152,7 +150,7 @@ export class Network {
     if (request.bulk) return this.#bulk(request, ca, guard.lookup);
     return wireRequest({
       ...request,
-      secureContext: this.#secureContext(ca),
+      secureContext: this.#secureContexts.get(ca),
       lookup: guard.lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
@@ -174,15 +172,6 @@ export class Network {
     const pool = this.#pools.get(key) ?? new WirePool<WireConnection>(KEEP_ALIVE_MS);
     this.#pools.set(key, pool);
     return pool;
-  }
-
-  /** A TLS context per trust setting: building one parses every root CA, too much for each blob's connection. */
-  #secureContext(ca: readonly string[] | undefined): SecureContext | undefined {
-    if (!ca || ca.length === 0) return undefined;
-    const key = trustKey(ca);
-    const context = this.#secureContexts.get(key) ?? createSecureContext(trustOptions(ca));
-    this.#secureContexts.set(key, context);
-    return context;
   }
 
   #pool() {
