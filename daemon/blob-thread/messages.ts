@@ -49,8 +49,11 @@ export type FromThread =
   | { op: 'chunk'; id: number; bytes: ArrayBuffer }
   | { op: 'end'; id: number }
   | { op: 'error'; id: number; error: SerializedError }
-  /** Bytes of a sink now on disk. */
-  | { op: 'wrote'; id: number; bytes: number }
+  /**
+   * Bytes of a sink now on disk; `heldBack`: the thread paused the body since its last report (for the disk, or at
+   * its grant), so the connection's buffers may be full.
+   */
+  | { op: 'wrote'; id: number; bytes: number; heldBack: boolean }
   /** A sink holds bytes past its grant, `grant`. */
   | { op: 'blocked'; id: number; grant: number }
   /** A sink is over, every byte it took on disk: the body ended, reached its final grant, failed, or was dropped. */

@@ -198,6 +198,7 @@ class Sink {
   #diskWaiting = false;
   #diskError: unknown;
   #unreported = 0;
+  #heldBack = false;
   #report: NodeJS.Immediate | undefined;
 
   constructor(id: number, body: Readable, file: BlobFile, hashId: number | undefined, onDone: () => void) {
@@ -252,6 +253,7 @@ class Sink {
       piece = chunk.subarray(0, Math.max(0, room));
       if (!this.#final) {
         this.#held = Buffer.from(chunk.subarray(piece.byteLength));
+        this.#heldBack = true;
         this.#body.pause();
         post({ op: 'blocked', id: this.#id, grant: this.#grant });
       }
@@ -275,6 +277,7 @@ class Sink {
 
   #waitForDisk(): void {
     this.#diskWaiting = true;
+    this.#heldBack = true;
     this.#body.pause();
     this.#disk.next().then(
       () => {
@@ -303,8 +306,9 @@ class Sink {
     clearImmediate(this.#report);
     this.#report = undefined;
     if (this.#unreported === 0) return;
-    post({ op: 'wrote', id: this.#id, bytes: this.#unreported });
+    post({ op: 'wrote', id: this.#id, bytes: this.#unreported, heldBack: this.#heldBack });
     this.#unreported = 0;
+    this.#heldBack = false;
   }
 
   async #finish(error: Error | null | undefined): Promise<void> {

@@ -27,6 +27,11 @@ export interface SinkControl {
    * more, though what the body reports until then still counts.
    */
   onEndFixed?: () => void;
+  /**
+   * The body was paused on this side (for the disk, or at its grant) since it last reported: its connection's buffers
+   * may hold what the registry sent meanwhile, up to their limit.
+   */
+  onHeldBack?: () => void;
   signal: AbortSignal | undefined;
 }
 

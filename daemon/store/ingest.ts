@@ -30,6 +30,8 @@ export interface IngestWriteOptions {
   signal?: AbortSignal;
   /** Bytes in the partial so far (resumed bytes included), after each chunk. */
   onProgress?: (bytesSoFar: number) => void;
+  /** The source was paused here (for the disk or the hash) or on the blob thread: its connection's buffers may fill. */
+  onHeldBack?: () => void;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Readable;
@@ -121,22 +123,18 @@ export class Ingest {
   async write(source: ByteSource, options: IngestWriteOptions = {}): Promise<number> {
     this.#assertOpen();
     if (this.#writing) throw new Error(`the ingest of ${this.digest} is already being written`);
-    const { signal, onProgress } = options;
-    signal?.throwIfAborted();
+    options.signal?.throwIfAborted();
     this.#writing = true;
     try {
-      return await this.#write(source, signal, onProgress);
+      return await this.#write(source, options);
     } finally {
       this.#writing = false;
     }
   }
 
-  async #write(
-    source: ByteSource,
-    signal: AbortSignal | undefined,
-    onProgress: ((bytesSoFar: number) => void) | undefined,
-  ): Promise<number> {
-    if (isSinkable(source) && source.canSink(this.#hash)) return this.#sink(source, signal, onProgress);
+  async #write(source: ByteSource, options: IngestWriteOptions): Promise<number> {
+    if (isSinkable(source) && source.canSink(this.#hash)) return this.#sink(source, options);
+    const { onProgress } = options;
     const stream =
       source instanceof Readable ? source : Readable.from(source, { objectMode: true, highWaterMark: 1 });
     // The stream can fail while no one else listens: before #consume starts (an aborted request errors its body at
@@ -150,7 +148,7 @@ export class Ingest {
     });
     let ended = false;
     try {
-      await this.#consume(stream, disk, signal);
+      await this.#consume(stream, disk, options);
       ended = true;
       await disk.flush();
     } catch (error) {
@@ -168,11 +166,7 @@ export class Ingest {
   }
 
   /** A body that writes itself: on the blob thread, hashed there into this ingest's hash (body-sink.ts). */
-  async #sink(
-    body: SinkableBody,
-    signal: AbortSignal | undefined,
-    onProgress: ((bytesSoFar: number) => void) | undefined,
-  ): Promise<number> {
+  async #sink(body: SinkableBody, { signal, onProgress, onHeldBack }: IngestWriteOptions): Promise<number> {
     const handle = await open(this.#partial, 'a');
     let written = 0;
     let result: SinkResult;
@@ -187,6 +181,7 @@ export class Ingest {
             onProgress?.(this.#offset);
           },
           cut: false,
+          onHeldBack,
           signal,
         },
       );
@@ -207,7 +202,7 @@ export class Ingest {
    * Hashes and queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches
    * up. Events rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
    */
-  #consume(stream: Readable, disk: WriteBehind, signal: AbortSignal | undefined): Promise<void> {
+  #consume(stream: Readable, disk: WriteBehind, { signal, onHeldBack }: IngestWriteOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (error?: unknown) => {
@@ -236,6 +231,7 @@ export class Ingest {
         const diskFull = !disk.add(chunk);
         if (!diskFull && !this.#hash.behind) return;
         stream.pause();
+        onHeldBack?.();
         Promise.all([diskFull ? disk.next() : undefined, this.#hash.caughtUp()]).then(() => {
           if (!settled) stream.resume();
         }, finish);

@@ -16,6 +16,7 @@ export class RangeCut extends Readable implements SinkableBody {
   readonly #body: Readable;
   readonly #room: () => number;
   readonly #onBytes: (bytes: number) => void;
+  readonly #onHeldBack: () => void;
   #reached = false;
   /** Read as a stream, or sunk: the body's bytes are taken one way only. */
   #taken = false;
@@ -26,13 +27,16 @@ export class RangeCut extends Readable implements SinkableBody {
   /**
    * @param room bytes still wanted (the range's end minus what was received so far)
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
+   * @param onHeldBack called when the body was paused on this side (its reader, the disk, or a grant), so that its
+   *   connection's buffers may fill: bytes a cut would throw away (SinkControl.onHeldBack)
    */
-  constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void) {
+  constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void, onHeldBack: () => void) {
     // Two of the largest chunks: room for one more while the reader takes one, no pause per chunk.
     super({ highWaterMark: 2 * READ_BUFFER_BYTES });
     this.#body = body;
     this.#room = room;
     this.#onBytes = onBytes;
+    this.#onHeldBack = onHeldBack;
     // Its reader sees a failure when it reads (an async iterator, or the ingest's own listener); one that comes
     // before the reader starts (a cancelled range while its file opens) must not be an uncaught exception.
     this.on('error', () => {});
@@ -95,6 +99,10 @@ export class RangeCut extends Readable implements SinkableBody {
         this.#endFixed = true;
         control.onEndFixed?.();
       },
+      onHeldBack: () => {
+        this.#onHeldBack();
+        control.onHeldBack?.();
+      },
       signal: control.signal,
     });
     if (this.#room() <= 0) this.#reached = true;
@@ -112,7 +120,10 @@ export class RangeCut extends Readable implements SinkableBody {
     const piece = chunk.byteLength > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
     if (piece.byteLength > 0) {
       this.#onBytes(piece.byteLength);
-      if (!this.push(piece)) this.#body.pause();
+      if (!this.push(piece)) {
+        this.#body.pause();
+        this.#onHeldBack();
+      }
     }
     if (this.#room() <= 0) this.#finish();
   };

@@ -304,6 +304,7 @@ class RangedDownload {
         transfer.count(bytes);
         this.#onProgress?.(this.#present());
       },
+      transfer.heldBack,
     );
     range.cut = cut;
     if (range.part === undefined) {
@@ -402,7 +403,7 @@ class RangedDownload {
 
   /** Splits the largest running ranges until `target` connections run; `added` collects the new ranges. */
   #fill(added?: Range[]): void {
-    if (this.#failure !== undefined || !this.#rangeable) return;
+    if (this.#failure !== undefined || !this.#rangeable || !this.#growth.canSplit) return;
     while (this.#running.size < this.#target) {
       const largest = this.#ranges
         .filter((r) => this.#running.has(r) && r.received < r.end)
