@@ -176,6 +176,9 @@ class ThreadExchange {
   }
 }
 
+const REPORT_BYTES = 1024 * 1024;
+const REPORT_MS = 10;
+
 /**
  * A body written to its file as it comes, hashed first when it is the blob's partial, never past the bytes the daemon
  * granted: the daemon decides where a range ends, and may move its end while the body streams.
@@ -199,7 +202,7 @@ class Sink {
   #diskError: unknown;
   #unreported = 0;
   #heldBack = false;
-  #report: NodeJS.Immediate | undefined;
+  #report: NodeJS.Timeout | undefined;
 
   constructor(id: number, body: Readable, file: BlobFile, hashId: number | undefined, onDone: () => void) {
     this.#id = id;
@@ -297,13 +300,18 @@ class Sink {
     if (!waiting && !this.#body.destroyed) this.#body.resume();
   }
 
+  /**
+   * Reports bytes on disk a megabyte at a time, or within REPORT_MS: every message wakes the daemon's loop, whose
+   * answers to its API wait meanwhile. At once when the body waits for the grant the report brings.
+   */
   #wrote(bytes: number): void {
     this.#unreported += bytes;
-    this.#report ??= setImmediate(() => this.#flushReport());
+    if (this.#unreported >= REPORT_BYTES || this.#held !== undefined) this.#flushReport();
+    else this.#report ??= setTimeout(() => this.#flushReport(), REPORT_MS);
   }
 
   #flushReport(): void {
-    clearImmediate(this.#report);
+    clearTimeout(this.#report);
     this.#report = undefined;
     if (this.#unreported === 0) return;
     post({ op: 'wrote', id: this.#id, bytes: this.#unreported, heldBack: this.#heldBack });
