@@ -6,9 +6,10 @@
 // - no trial while the loop that reads the bodies is busy (the blob thread's, or the daemon's): then our own CPU is
 //   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
 //   comparison to tell;
-// - no trial, and no range split at all, while a transfer was held back on our side (its reader waited for the disk
-//   or for a grant): then we are the bottleneck, and its connection's socket buffers fill up to their limit (32 MiB
-//   here) with bytes that a cut through them throws away. A resume split that way refetched 13% more than the blob;
+// - no connection is cut short (a range split, a split given back) while a transfer was held back on our side (its
+//   reader waited for the disk, the hash or a grant) or the loop is busy: then we are the bottleneck, and socket
+//   buffers fill up to their limit (32 MiB here) with bytes that a cut throws away. A resume split that way
+//   refetched 13% more than the blob;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
@@ -121,11 +122,14 @@ export class ConnectionGrowth {
    */
   get canBegin(): boolean {
     if (this.#trial !== undefined || this.#transfers >= this.#saturatedAt) return false;
-    return this.canSplit;
+    return this.canCut;
   }
 
-  /** Whether a range may be split now: no transfer was held back lately, and the event loop has time to spare. */
-  get canSplit(): boolean {
+  /**
+   * Whether a connection may be cut short now (a range split, or a split given back): no transfer was held back
+   * lately, and the event loop has time to spare.
+   */
+  get canCut(): boolean {
     if (performance.now() - this.#heldBackAt < HELD_BACK_MS) return false;
     this.#sampleLoad();
     return this.#loopBusy < BUSY_LOOP;

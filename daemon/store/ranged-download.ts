@@ -369,11 +369,14 @@ class RangedDownload {
     for (const range of this.#ranges) range.windowBytes = 0;
   }
 
-  /** The last growth did not pay: its ranges go back, and this download keeps the connections it has. */
+  /**
+   * The last growth did not pay: its ranges go back (unless that would throw away what their connections hold), and
+   * this download keeps the connections it has.
+   */
   #stopGrowing(): void {
     this.#trial = undefined;
     this.#growing = false;
-    this.#unsplit(this.#lastGrowth);
+    if (this.#growth.canCut) this.#unsplit(this.#lastGrowth);
     this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
   }
 
@@ -403,7 +406,7 @@ class RangedDownload {
 
   /** Splits the largest running ranges until `target` connections run; `added` collects the new ranges. */
   #fill(added?: Range[]): void {
-    if (this.#failure !== undefined || !this.#rangeable || !this.#growth.canSplit) return;
+    if (this.#failure !== undefined || !this.#rangeable || !this.#growth.canCut) return;
     while (this.#running.size < this.#target) {
       const largest = this.#ranges
         .filter((r) => this.#running.has(r) && r.received < r.end)
