@@ -1,0 +1,40 @@
+// When a connection may be cut short: never while our side is the bottleneck (a reader held back, a busy loop), since
+// the bytes its socket buffers then hold would be thrown away and fetched again.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ConnectionGrowth } from '../../../daemon/store/connection-growth.ts';
+
+/** Keeps the event loop busy for `ms`. */
+function spin(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe('connection growth', () => {
+  it('cuts no connection for a second after a transfer was held back on our side', async () => {
+    const growth = new ConnectionGrowth();
+    const transfer = growth.track();
+    // Until the loop's load was measured over one window, it counts as busy.
+    expect(growth.canCut).toBe(false);
+    await sleep(250);
+    expect(growth.canCut).toBe(true);
+    expect(growth.canBegin).toBe(true);
+
+    transfer.heldBack();
+    expect(growth.canCut).toBe(false);
+    expect(growth.canBegin).toBe(false);
+    await sleep(1100);
+    expect(growth.canCut).toBe(true);
+    transfer.close();
+  });
+
+  it('cuts no connection while the loop that reads the bodies is busy', async () => {
+    const growth = new ConnectionGrowth();
+    const transfer = growth.track();
+    await sleep(250);
+    expect(growth.canCut).toBe(true);
+    spin(300);
+    expect(growth.canCut).toBe(false);
+    transfer.close();
+  });
+});
