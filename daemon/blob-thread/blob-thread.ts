@@ -1,8 +1,8 @@
 // The daemon's side of the blob thread (thread.ts): started for the first large blob, ended once nothing has used it
 // for IDLE_MS, and with it its memory. Each hash and each bulk exchange is a peer that joins under an id, gets the
 // thread's messages for that id, and leaves when it is over.
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { ThreadLoad } from '../thread-load.ts';
 import type { FromThread, ToThread } from './messages.ts';
 
 /** The thread goes this long after its last peer left. */
@@ -21,13 +21,18 @@ export class BlobThread {
   #nextId = 0;
   #idle: NodeJS.Timeout | undefined;
   #failure: Error | undefined;
+  /** The thread's id in the kernel, once it said. */
+  #tid: number | undefined;
 
   /** `onEnd`: the thread takes no more peers (idle, or failed); a new one serves the next. */
   constructor(onEnd: () => void) {
     this.#onEnd = onEnd;
     this.#worker = startWorker();
     this.#worker.unref();
-    this.#worker.on('message', (m: FromThread) => this.#peers.get(m.id)?.answer(m));
+    this.#worker.on('message', (m: FromThread) => {
+      if (m.op === 'started') this.#tid = m.tid;
+      else this.#peers.get(m.id)?.answer(m);
+    });
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', () => this.#fail(new Error('the blob thread ended')));
   }
@@ -50,9 +55,9 @@ export class BlobThread {
     }, IDLE_MS).unref();
   }
 
-  /** The thread's event loop use, as performance.eventLoopUtilization() gives the daemon's. */
-  loopUtilization(): EventLoopUtilization {
-    return this.#worker.performance.eventLoopUtilization();
+  /** How busy the thread is, from now on (thread-load.ts). */
+  load(): ThreadLoad {
+    return new ThreadLoad((since) => this.#worker.performance.eventLoopUtilization(since), this.#tid);
   }
 
   post(message: ToThread, transfer?: ArrayBuffer[]): void {

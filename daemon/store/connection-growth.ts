@@ -16,8 +16,9 @@
 //   rate in its first window), and by at least 15% of the whole (less is within the noise between two windows);
 // - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
 //   until fewer transfers run.
-import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { type BlobThread, runningBlobThread } from '../blob-thread/blob-thread.ts';
+import { mainThreadLoad, type ThreadLoad } from '../thread-load.ts';
 
 /** Share of a connection's earlier rate that each added connection must add to the whole. */
 const GAIN_SHARE = 0.3;
@@ -28,8 +29,8 @@ const TRIAL_LIMIT_MS = 3000;
 /** Steady windows a trial must fail in before it did not pay. */
 const WINDOWS_TO_FAIL = 2;
 /**
- * Above this share of busy time on the event loop that reads the bodies (the blob thread's; the daemon's when a body
- * is read there), more connections cannot help. Measured on the daemon's loop when it read them: one unthrottled
+ * Above this share of busy time of the thread that reads the bodies (the blob thread; the daemon's main thread when a
+ * body is read there; thread-load.ts), more connections cannot help. Measured on the daemon's loop when it read them: one unthrottled
  * stream from a loopback registry kept it 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
  */
 const BUSY_LOOP = 0.6;
@@ -69,8 +70,8 @@ export class ConnectionGrowth {
   #trial: GrowthTrial | undefined;
   /** Transfers at which a trial did not pay: none begins until fewer run. */
   #saturatedAt = Number.POSITIVE_INFINITY;
-  #loopSample: EventLoopUtilization = performance.eventLoopUtilization();
-  #threadSample: { thread: BlobThread; at: EventLoopUtilization } | undefined;
+  #mainLoad: ThreadLoad = mainThreadLoad();
+  #threadLoad: { thread: BlobThread; load: ThreadLoad } | undefined;
   #loopBusy = 1;
   #heldBackAt = Number.NEGATIVE_INFINITY;
 
@@ -84,8 +85,8 @@ export class ConnectionGrowth {
     // The event loop's load is measured from when transfers run, not over the idle time before; until one window
     // has passed it is unknown, and counts as busy.
     if (this.#transfers === 0) {
-      this.#loopSample = performance.eventLoopUtilization();
-      this.#threadSample = undefined;
+      this.#mainLoad = mainThreadLoad();
+      this.#threadLoad = undefined;
       this.#loopBusy = 1;
     }
     this.#transfers++;
@@ -136,19 +137,21 @@ export class ConnectionGrowth {
   }
 
   #sampleLoad(): void {
-    const since = performance.eventLoopUtilization(this.#loopSample);
-    if (since.idle + since.active < LOOP_WINDOW_MS) return;
-    this.#loopBusy = Math.max(since.utilization, this.#threadBusy());
-    this.#loopSample = performance.eventLoopUtilization();
+    if (this.#mainLoad.elapsed < LOOP_WINDOW_MS) return;
+    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy());
   }
 
   /** The blob thread's busy share since the last sample (0 for its first). */
   #threadBusy(): number {
     const thread = runningBlobThread();
-    const before = this.#threadSample;
-    this.#threadSample = thread && { thread, at: thread.loopUtilization() };
-    if (thread === undefined || before?.thread !== thread || this.#threadSample === undefined) return 0;
-    return performance.eventLoopUtilization(this.#threadSample.at, before.at).utilization;
+    const before = this.#threadLoad;
+    if (thread === undefined) {
+      this.#threadLoad = undefined;
+      return 0;
+    }
+    if (before?.thread === thread) return before.load.take();
+    this.#threadLoad = { thread, load: thread.load() };
+    return 0;
   }
 
   /** Starts a trial (check `canBegin` first); the caller asks for its verdict with `judge` or gives it up. */
