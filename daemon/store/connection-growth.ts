@@ -141,7 +141,10 @@ export class ConnectionGrowth {
     this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy());
   }
 
-  /** The blob thread's busy share since the last sample (0 for its first). */
+  /**
+   * The blob thread's busy share since the last sample. Its first sample is unknown and counts as busy: counted idle,
+   * a resume split its ranges in the first window, while the thread was behind by megabytes.
+   */
   #threadBusy(): number {
     const thread = runningBlobThread();
     const before = this.#threadLoad;
@@ -151,7 +154,7 @@ export class ConnectionGrowth {
     }
     if (before?.thread === thread) return before.load.take();
     this.#threadLoad = { thread, load: thread.load() };
-    return 0;
+    return 1;
   }
 
   /** Starts a trial (check `canBegin` first); the caller asks for its verdict with `judge` or gives it up. */

@@ -2,6 +2,7 @@
 // the bytes its socket buffers then hold would be thrown away and fetched again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { blobThread } from '../../../daemon/blob-thread/blob-thread.ts';
 import { ConnectionGrowth } from '../../../daemon/store/connection-growth.ts';
 
 /** Keeps the event loop busy for `ms`. */
@@ -36,5 +37,24 @@ describe('connection growth', () => {
     spin(300);
     expect(growth.canCut).toBe(false);
     transfer.close();
+  });
+
+  it('counts the blob thread busy until its load was measured over a window', async () => {
+    const thread = blobThread();
+    const id = thread.join({ answer: () => {}, fail: () => {} });
+    try {
+      // Until the thread is up and idle (it compiles its modules first).
+      const load = thread.load();
+      for (let busy = 1; busy > 0.1; busy = load.take()) await sleep(200);
+      const growth = new ConnectionGrowth();
+      const transfer = growth.track();
+      await sleep(250);
+      expect(growth.canCut).toBe(false);
+      await sleep(250);
+      expect(growth.canCut).toBe(true);
+      transfer.close();
+    } finally {
+      thread.leave(id);
+    }
   });
 });
