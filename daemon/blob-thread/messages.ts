@@ -52,10 +52,10 @@ export type FromThread =
   | { op: 'end'; id: number }
   | { op: 'error'; id: number; error: SerializedError }
   /**
-   * Bytes of a sink now on disk; `heldBack`: the thread paused the body since its last report (for the disk, or at
-   * its grant), so the connection's buffers may be full.
+   * Bytes of a sink now on disk; `heldMs`: how long since its last report the thread kept the body paused (for the
+   * disk, or at its grant), while the connection's buffers filled.
    */
-  | { op: 'wrote'; id: number; bytes: number; heldBack: boolean }
+  | { op: 'wrote'; id: number; bytes: number; heldMs: number }
   /** A sink holds bytes past its grant, `grant`. */
   | { op: 'blocked'; id: number; grant: number }
   /** A sink is over, every byte it took on disk: the body ended, reached its final grant, failed, or was dropped. */

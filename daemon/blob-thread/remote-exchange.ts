@@ -89,7 +89,7 @@ type WithoutId<M> = M extends unknown ? Omit<M, 'id'> : never;
 type BodyMessage = WithoutId<Extract<ToThread, { op: 'rate' | 'read' | 'sink' | 'grant' }>>;
 
 interface SinkPeer {
-  wrote(bytes: number, heldBack: boolean): void;
+  wrote(bytes: number, heldMs: number): void;
   blocked(at: number): void;
   sunk(message: Extract<FromThread, { op: 'sunk' }>): void;
   failed(error: Error): void;
@@ -170,7 +170,7 @@ class RemoteExchange implements ThreadPeer {
         this.#body?.fail(revive(m.error));
         return;
       case 'wrote':
-        this.#sink?.wrote(m.bytes, m.heldBack);
+        this.#sink?.wrote(m.bytes, m.heldMs);
         return;
       case 'blocked':
         this.#sink?.blocked(m.grant);
@@ -225,15 +225,14 @@ class RemoteExchange implements ThreadPeer {
         resolve(result);
       };
       const sink: SinkPeer = {
-        wrote: (bytes, heldBack) => {
-          if (heldBack) control.onHeldBack?.();
+        wrote: (bytes, heldMs) => {
+          if (heldMs > 0) control.onHeldBack?.(heldMs);
           written += bytes;
           control.onBytes(bytes);
           if (control.cut && control.room() <= 0) close('cut');
           else regrant();
         },
         blocked: (at) => {
-          control.onHeldBack?.();
           // Blocked at a grant since raised: the thread goes on with the new one.
           if (at < grant) return;
           if (control.room() > grant - written) regrant();

@@ -12,6 +12,7 @@ import { parentPort } from 'node:worker_threads';
 import { SecureContexts, screenedLookup } from '../../protocol/address-guard.ts';
 import { wireRequest } from '../distribution/transport/http1-wire.ts';
 import { watchTransferRate } from '../distribution/transport/transfer-rate.ts';
+import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobFile, WriteBehind } from '../store/write-behind.ts';
 import { kernelThreadId } from '../thread-load.ts';
@@ -203,7 +204,7 @@ class Sink {
   #diskWaiting = false;
   #diskError: unknown;
   #unreported = 0;
-  #heldBack = false;
+  readonly #heldTime = new HeldTime();
   #report: NodeJS.Timeout | undefined;
 
   constructor(id: number, body: Readable, file: BlobFile, hashId: number | undefined, onDone: () => void) {
@@ -258,8 +259,7 @@ class Sink {
       piece = chunk.subarray(0, Math.max(0, room));
       if (!this.#final) {
         this.#held = Buffer.from(chunk.subarray(piece.byteLength));
-        this.#heldBack = true;
-        this.#body.pause();
+        this.#pause();
         post({ op: 'blocked', id: this.#id, grant: this.#grant });
       }
     }
@@ -282,8 +282,7 @@ class Sink {
 
   #waitForDisk(): void {
     this.#diskWaiting = true;
-    this.#heldBack = true;
-    this.#body.pause();
+    this.#pause();
     this.#disk.next().then(
       () => {
         this.#diskWaiting = false;
@@ -297,9 +296,16 @@ class Sink {
     );
   }
 
+  #pause(): void {
+    this.#body.pause();
+    this.#heldTime.hold();
+  }
+
   #resume(): void {
     const waiting = this.#diskWaiting || this.#held !== undefined;
-    if (!waiting && !this.#body.destroyed) this.#body.resume();
+    if (waiting || this.#body.destroyed) return;
+    this.#heldTime.release();
+    this.#body.resume();
   }
 
   /**
@@ -316,9 +322,8 @@ class Sink {
     clearTimeout(this.#report);
     this.#report = undefined;
     if (this.#unreported === 0) return;
-    post({ op: 'wrote', id: this.#id, bytes: this.#unreported, heldBack: this.#heldBack });
+    post({ op: 'wrote', id: this.#id, bytes: this.#unreported, heldMs: this.#heldTime.take() });
     this.#unreported = 0;
-    this.#heldBack = false;
   }
 
   async #finish(error: Error | null | undefined): Promise<void> {

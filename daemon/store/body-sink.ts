@@ -28,10 +28,10 @@ export interface SinkControl {
    */
   onEndFixed?: () => void;
   /**
-   * The body was paused on this side (for the disk, or at its grant) since it last reported: its connection's buffers
-   * may hold what the registry sent meanwhile, up to their limit.
+   * The body was kept paused on this side (for the disk, or at its grant) for `ms` since it last said: its
+   * connection's buffers filled meanwhile (held-time.ts).
    */
-  onHeldBack?: () => void;
+  onHeldBack?: (ms: number) => void;
   signal: AbortSignal | undefined;
 }
 

@@ -6,10 +6,10 @@
 // - no trial while the loop that reads the bodies is busy (the blob thread's, or the daemon's): then our own CPU is
 //   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
 //   comparison to tell;
-// - no connection is cut short (a range split, a split given back) while a transfer was held back on our side (its
-//   reader waited for the disk, the hash or a grant) or the loop is busy: then we are the bottleneck, and socket
-//   buffers fill up to their limit (32 MiB here) with bytes that a cut throws away. A resume split that way
-//   refetched 13% more than the blob;
+// - no connection is cut short (a range split, a split given back) while we are the bottleneck: the thread that reads
+//   the bodies is busy, or the transfers spent most of their time held back on our side (their reader waited for
+//   the disk, the hash or a grant). Then socket buffers fill up to their limit (32 MiB here) with bytes that a cut
+//   throws away: a resume split that way refetched 13% more than the blob;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
@@ -30,14 +30,13 @@ const TRIAL_LIMIT_MS = 3000;
 const WINDOWS_TO_FAIL = 2;
 /**
  * Above this share of busy time of the thread that reads the bodies (the blob thread; the daemon's main thread when a
- * body is read there; thread-load.ts), more connections cannot help. Measured on the daemon's loop when it read them: one unthrottled
- * stream from a loopback registry kept it 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
+ * body is read there; thread-load.ts), or of time the transfers were held back on our side, more connections cannot
+ * help. Measured on the daemon's loop when it read them: one unthrottled stream from a loopback registry kept it
+ * 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
  */
 const BUSY_LOOP = 0.6;
 /** The event loop's busy share is measured over windows of at least this length. */
 const LOOP_WINDOW_MS = 200;
-/** How long after a transfer was held back its connection's buffers may still hold what came meanwhile. */
-const HELD_BACK_MS = 1000;
 
 export interface GrowthTrial {
   /** Bytes per millisecond of all transfers in the window before the trial. */
@@ -56,8 +55,8 @@ export interface GrowthTrial {
 /** One transfer's share of the count: its bytes as they come, and its end. */
 export interface Transfer {
   count(bytes: number): void;
-  /** Its reader paused on our side (SinkControl.onHeldBack). */
-  heldBack(): void;
+  /** Its reader kept it paused on our side for `ms` (SinkControl.onHeldBack). */
+  heldBack(ms: number): void;
   /** Idempotent. */
   close(): void;
 }
@@ -73,7 +72,8 @@ export class ConnectionGrowth {
   #mainLoad: ThreadLoad = mainThreadLoad();
   #threadLoad: { thread: BlobThread; load: ThreadLoad } | undefined;
   #loopBusy = 1;
-  #heldBackAt = Number.NEGATIVE_INFINITY;
+  /** Milliseconds the transfers were held back since the last load sample. */
+  #heldMs = 0;
 
   /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
   get bytes(): number {
@@ -87,6 +87,7 @@ export class ConnectionGrowth {
     if (this.#transfers === 0) {
       this.#mainLoad = mainThreadLoad();
       this.#threadLoad = undefined;
+      this.#heldMs = 0;
       this.#loopBusy = 1;
     }
     this.#transfers++;
@@ -100,8 +101,8 @@ export class ConnectionGrowth {
         }
         this.#bytes += bytes;
       },
-      heldBack: () => {
-        this.#heldBackAt = performance.now();
+      heldBack: (ms) => {
+        this.#heldMs += ms;
       },
       close: () => {
         if (!open) return;
@@ -127,18 +128,19 @@ export class ConnectionGrowth {
   }
 
   /**
-   * Whether a connection may be cut short now (a range split, or a split given back): no transfer was held back
-   * lately, and the event loop has time to spare.
+   * Whether a connection may be cut short now (a range split, or a split given back): we are not the bottleneck.
    */
   get canCut(): boolean {
-    if (performance.now() - this.#heldBackAt < HELD_BACK_MS) return false;
     this.#sampleLoad();
     return this.#loopBusy < BUSY_LOOP;
   }
 
   #sampleLoad(): void {
-    if (this.#mainLoad.elapsed < LOOP_WINDOW_MS) return;
-    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy());
+    const window = this.#mainLoad.elapsed;
+    if (window < LOOP_WINDOW_MS) return;
+    const held = this.#heldMs / (window * Math.max(1, this.#transfers));
+    this.#heldMs = 0;
+    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy(), held);
   }
 
   /**

@@ -30,8 +30,8 @@ export interface IngestWriteOptions {
   signal?: AbortSignal;
   /** Bytes in the partial so far (resumed bytes included), after each chunk. */
   onProgress?: (bytesSoFar: number) => void;
-  /** The source was paused here (for the disk or the hash) or on the blob thread: its connection's buffers may fill. */
-  onHeldBack?: () => void;
+  /** How long the source was kept paused here (for the disk or the hash) or on the blob thread, as it flows again. */
+  onHeldBack?: (ms: number) => void;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Readable;
@@ -231,8 +231,9 @@ export class Ingest {
         const diskFull = !disk.add(chunk);
         if (!diskFull && !this.#hash.behind) return;
         stream.pause();
-        onHeldBack?.();
+        const pausedAt = performance.now();
         Promise.all([diskFull ? disk.next() : undefined, this.#hash.caughtUp()]).then(() => {
+          onHeldBack?.(performance.now() - pausedAt);
           if (!settled) stream.resume();
         }, finish);
       };

@@ -2,6 +2,7 @@
 // takes its second half), so the limit is asked for at each chunk; once it is reached the response is dropped.
 // Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
 import { Readable } from 'node:stream';
+import { HeldTime } from '../held-time.ts';
 import { READ_BUFFER_BYTES } from '../read-buffers.ts';
 import type { BlobHash } from './blob-hash.ts';
 import {
@@ -16,7 +17,8 @@ export class RangeCut extends Readable implements SinkableBody {
   readonly #body: Readable;
   readonly #room: () => number;
   readonly #onBytes: (bytes: number) => void;
-  readonly #onHeldBack: () => void;
+  readonly #onHeldBack: (ms: number) => void;
+  readonly #heldTime = new HeldTime();
   #reached = false;
   /** Read as a stream, or sunk: the body's bytes are taken one way only. */
   #taken = false;
@@ -27,10 +29,15 @@ export class RangeCut extends Readable implements SinkableBody {
   /**
    * @param room bytes still wanted (the range's end minus what was received so far)
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
-   * @param onHeldBack called when the body was paused on this side (its reader, the disk, or a grant), so that its
-   *   connection's buffers may fill: bytes a cut would throw away (SinkControl.onHeldBack)
+   * @param onHeldBack called with how long the body was kept paused on this side (its reader, the disk, or a grant)
+   *   each time it flows again (SinkControl.onHeldBack)
    */
-  constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void, onHeldBack: () => void) {
+  constructor(
+    body: Readable,
+    room: () => number,
+    onBytes: (bytes: number) => void,
+    onHeldBack: (ms: number) => void,
+  ) {
     // Two of the largest chunks: room for one more while the reader takes one, no pause per chunk.
     super({ highWaterMark: 2 * READ_BUFFER_BYTES });
     this.#body = body;
@@ -72,6 +79,9 @@ export class RangeCut extends Readable implements SinkableBody {
       this.#taken = true;
       this.#body.on('data', this.#onData).once('end', this.#onEnd);
     }
+    this.#heldTime.release();
+    const held = this.#heldTime.take();
+    if (held > 0) this.#onHeldBack(held);
     this.#body.resume();
   }
 
@@ -99,9 +109,9 @@ export class RangeCut extends Readable implements SinkableBody {
         this.#endFixed = true;
         control.onEndFixed?.();
       },
-      onHeldBack: () => {
-        this.#onHeldBack();
-        control.onHeldBack?.();
+      onHeldBack: (ms) => {
+        this.#onHeldBack(ms);
+        control.onHeldBack?.(ms);
       },
       signal: control.signal,
     });
@@ -122,7 +132,7 @@ export class RangeCut extends Readable implements SinkableBody {
       this.#onBytes(piece.byteLength);
       if (!this.push(piece)) {
         this.#body.pause();
-        this.#onHeldBack();
+        this.#heldTime.hold();
       }
     }
     if (this.#room() <= 0) this.#finish();
