@@ -7,7 +7,7 @@
 //   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
 //   comparison to tell;
 // - no connection is cut short (a range split, a split given back) while we are the bottleneck: the thread that reads
-//   the bodies is busy, or the transfers spent most of their time held back on our side (their reader waited for
+//   the bodies is busy, or a transfer spent a good share of its time held back on our side (its reader waited for
 //   the disk, the hash or a grant). Then socket buffers fill up to their limit (32 MiB here) with bytes that a cut
 //   throws away: a resume split that way refetched 13% more than the blob;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
@@ -35,6 +35,11 @@ const WINDOWS_TO_FAIL = 2;
  * 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
  */
 const BUSY_LOOP = 0.6;
+/**
+ * The share of time a transfer may be held back on our side before we count as setting the pace (as BUSY_LOOP):
+ * whatever the registry sends meanwhile piles up in its socket buffers.
+ */
+const HELD_SHARE = 0.3;
 /** The event loop's busy share is measured over windows of at least this length. */
 const LOOP_WINDOW_MS = 200;
 
@@ -72,8 +77,10 @@ export class ConnectionGrowth {
   #mainLoad: ThreadLoad = mainThreadLoad();
   #threadLoad: { thread: BlobThread; load: ThreadLoad } | undefined;
   #loopBusy = 1;
-  /** Milliseconds the transfers were held back since the last load sample. */
-  #heldMs = 0;
+  /** Each running transfer's milliseconds held back since the last load sample. */
+  readonly #held = new Set<{ ms: number }>();
+  /** The largest share of the last load window a transfer was held back. */
+  #heldShare = 0;
 
   /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
   get bytes(): number {
@@ -87,10 +94,11 @@ export class ConnectionGrowth {
     if (this.#transfers === 0) {
       this.#mainLoad = mainThreadLoad();
       this.#threadLoad = undefined;
-      this.#heldMs = 0;
       this.#loopBusy = 1;
     }
     this.#transfers++;
+    const held = { ms: 0 };
+    this.#held.add(held);
     let streaming = false;
     let open = true;
     return {
@@ -102,12 +110,13 @@ export class ConnectionGrowth {
         this.#bytes += bytes;
       },
       heldBack: (ms) => {
-        this.#heldMs += ms;
+        held.ms += ms;
       },
       close: () => {
         if (!open) return;
         open = false;
         this.#transfers--;
+        this.#held.delete(held);
         this.#changedAt = performance.now();
       },
     };
@@ -132,15 +141,19 @@ export class ConnectionGrowth {
    */
   get canCut(): boolean {
     this.#sampleLoad();
-    return this.#loopBusy < BUSY_LOOP;
+    return this.#loopBusy < BUSY_LOOP && this.#heldShare < HELD_SHARE;
   }
 
   #sampleLoad(): void {
     const window = this.#mainLoad.elapsed;
     if (window < LOOP_WINDOW_MS) return;
-    const held = this.#heldMs / (window * Math.max(1, this.#transfers));
-    this.#heldMs = 0;
-    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy(), held);
+    // One transfer held back is enough: its connection's buffers are what a cut through it throws away.
+    this.#heldShare = 0;
+    for (const transfer of this.#held) {
+      this.#heldShare = Math.max(this.#heldShare, transfer.ms / window);
+      transfer.ms = 0;
+    }
+    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy());
   }
 
   /**
