@@ -160,7 +160,6 @@ export class BlobFetcher {
                 last = current;
                 progress(current);
               },
-              onHeldBack: transfer.heldBack,
             });
           } finally {
             transfer.close();
