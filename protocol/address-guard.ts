@@ -6,7 +6,7 @@
 
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { Agent, buildConnector } from 'undici';
 import { AddressRefusedError } from './errors.ts';
 import { connectRefusal } from './realm-policy.ts';
@@ -92,6 +92,23 @@ export async function guardedConnector(
 /** Connection options for a trust setting: these PEM CAs on top of the system's (a `ca` option replaces them). */
 export function trustOptions(ca: readonly string[] | undefined): { ca?: string[] } {
   return ca && ca.length > 0 ? { ca: [...rootCertificates, ...ca] } : {};
+}
+
+/** The key of a trust setting: its PEM CAs on top of the system's, none for the system's alone. */
+export const trustKey = (ca: readonly string[] | undefined): string => ca?.join('\n') ?? '';
+
+/** TLS contexts, one per trust setting, built once: building one parses every root CA, too much per connection. */
+export class SecureContexts {
+  readonly #byKey = new Map<string, SecureContext>();
+
+  /** The context for `ca` on top of the system's CAs; none (node's default) for the system's alone. */
+  get(ca: readonly string[] | undefined): SecureContext | undefined {
+    if (!ca || ca.length === 0) return undefined;
+    const key = trustKey(ca);
+    const context = this.#byKey.get(key) ?? createSecureContext(trustOptions(ca));
+    this.#byKey.set(key, context);
+    return context;
+  }
 }
 
 export interface GuardedAgentsOptions {

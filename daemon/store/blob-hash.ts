@@ -4,7 +4,8 @@
 // (read-buffers.ts), and a chunk goes back to its pool once it is both written and hashed. Small blobs are hashed
 // in place, where a message would cost more than the hash.
 import type { Hash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { type BlobThread, blobThread, type ThreadPeer } from '../blob-thread/blob-thread.ts';
+import type { FromThread } from '../blob-thread/messages.ts';
 import { borrow, giveBack, readBuffers } from '../read-buffers.ts';
 import { type DigestAlgorithm, newHash } from './digest.ts';
 
@@ -12,8 +13,6 @@ import { type DigestAlgorithm, newHash } from './digest.ts';
 export const THREADED_HASH_MIN_BYTES = 1024 * 1024;
 /** Bytes the hashing thread may fall behind the network before the blob's stream is paused. */
 const MAX_LAG_BYTES = 1024 * 1024;
-/** The thread goes this long after its last blob, and with it its memory. */
-const IDLE_MS = 2000;
 
 export interface BlobHash {
   /** Takes the chunk's bytes in order; the caller may reuse an unshared chunk at once. */
@@ -28,7 +27,9 @@ export interface BlobHash {
 }
 
 export function blobHash(algorithm: DigestAlgorithm, size: number): BlobHash {
-  return size >= THREADED_HASH_MIN_BYTES ? hashThread().open(algorithm) : new LocalHash(newHash(algorithm));
+  return size >= THREADED_HASH_MIN_BYTES
+    ? new ThreadedHash(blobThread(), algorithm)
+    : new LocalHash(newHash(algorithm));
 }
 
 class LocalHash implements BlobHash {
@@ -52,98 +53,10 @@ class LocalHash implements BlobHash {
   close(): void {}
 }
 
-// Plain JavaScript, given as text: the thread runs where no TypeScript loader is (the daemon's tests run in-process).
-const THREAD_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const hashes = new Map();
-const acks = new Map();
-let flush;
-parentPort.on('message', (m) => {
-  if (m.op === 'open') hashes.set(m.id, createHash(m.algorithm));
-  else if (m.op === 'update') {
-    hashes.get(m.id).update(new Uint8Array(m.buffer, m.offset, m.length));
-    acks.set(m.id, m.seq);
-    flush ??= setImmediate(() => {
-      flush = undefined;
-      for (const [id, seq] of acks) parentPort.postMessage({ op: 'hashed', id, seq });
-      acks.clear();
-    });
-  } else if (m.op === 'digest') {
-    parentPort.postMessage({ op: 'digest', id: m.id, hex: hashes.get(m.id).copy().digest('hex') });
-  } else if (m.op === 'close') hashes.delete(m.id);
-});
-`;
-
-type ThreadMessage = { op: 'hashed'; id: number; seq: number } | { op: 'digest'; id: number; hex: string };
-
-/** The hashing thread: started for the first large blob, ended when none has been open for IDLE_MS. */
-class HashThread {
-  readonly #worker: Worker;
-  readonly #open = new Map<number, ThreadedHash>();
-  #nextId = 0;
-  #idle: NodeJS.Timeout | undefined;
-  #failure: Error | undefined;
-
-  readonly #onEnd: () => void;
-
-  /** `onEnd`: the thread takes no more blobs (idle, or failed); a new one serves the next. */
-  constructor(onEnd: () => void) {
-    this.#onEnd = onEnd;
-    this.#worker = new Worker(THREAD_SOURCE, { eval: true });
-    this.#worker.unref();
-    this.#worker.on('message', (m: ThreadMessage) => this.#open.get(m.id)?.answer(m));
-    this.#worker.on('error', (error) => this.#fail(error));
-    this.#worker.on('exit', () => this.#fail(new Error('the hashing thread ended')));
-  }
-
-  #fail(error: Error): void {
-    this.#failure ??= error;
-    this.#onEnd();
-    for (const hash of this.#open.values()) hash.fail(error);
-  }
-
-  open(algorithm: DigestAlgorithm): ThreadedHash {
-    clearTimeout(this.#idle);
-    const id = this.#nextId++;
-    const hash = new ThreadedHash(
-      id,
-      (message) => this.#worker.postMessage(message),
-      () => {
-        this.#open.delete(id);
-        this.#worker.postMessage({ op: 'close', id });
-        if (this.#open.size > 0) return;
-        this.#idle = setTimeout(() => {
-          this.#onEnd();
-          void this.#worker.terminate();
-        }, IDLE_MS).unref();
-      },
-    );
-    if (this.#failure) hash.fail(this.#failure);
-    this.#open.set(id, hash);
-    this.#worker.postMessage({ op: 'open', id, algorithm });
-    return hash;
-  }
-}
-
-let thread: HashThread | undefined;
-
-function hashThread(): HashThread {
-  const current =
-    thread ??
-    new HashThread(() => {
-      if (thread === current) thread = undefined;
-    });
-  thread = current;
-  return current;
-}
-
-type Post = (message: object) => void;
-
-class ThreadedHash implements BlobHash {
-  readonly #id: number;
-  readonly #post: Post;
-  readonly #onClose: () => void;
+/** A hash on the blob thread: a blob body that thread writes (thread.ts) is hashed there too, under `id`. */
+export class ThreadedHash implements BlobHash, ThreadPeer {
+  readonly thread: BlobThread;
+  readonly id: number;
   /** Chunks sent and not yet hashed, in order: the sequence number that acknowledges each, its length, and what
    * goes back once it is hashed (a borrowed chunk, or a staging buffer). */
   readonly #sent: { seq: number; bytes: number; borrowed?: Uint8Array; staging?: Buffer }[] = [];
@@ -154,10 +67,10 @@ class ThreadedHash implements BlobHash {
   #failure: unknown;
   #closed = false;
 
-  constructor(id: number, post: Post, onClose: () => void) {
-    this.#id = id;
-    this.#post = post;
-    this.#onClose = onClose;
+  constructor(thread: BlobThread, algorithm: DigestAlgorithm) {
+    this.thread = thread;
+    this.id = thread.join(this);
+    thread.post({ op: 'open', id: this.id, algorithm });
   }
 
   get behind(): boolean {
@@ -187,9 +100,9 @@ class ThreadedHash implements BlobHash {
     const bytes = view.byteLength;
     this.#sent.push({ seq, bytes, borrowed, staging });
     this.#lag += bytes;
-    this.#post({
+    this.thread.post({
       op: 'update',
-      id: this.#id,
+      id: this.id,
       seq,
       buffer: view.buffer,
       offset: view.byteOffset,
@@ -206,21 +119,27 @@ class ThreadedHash implements BlobHash {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#digests.push({ resolve, reject });
-      this.#post({ op: 'digest', id: this.#id });
+      this.thread.post({ op: 'digest', id: this.id });
     });
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#onClose();
+    this.thread.post({ op: 'close', id: this.id });
+    this.thread.leave(this.id);
   }
 
-  answer(message: ThreadMessage): void {
+  answer(message: FromThread): void {
     if (message.op === 'digest') {
       this.#digests.shift()?.resolve(message.hex);
       return;
     }
+    if (message.op === 'hashFailed') {
+      this.#digests.shift()?.reject(new Error(message.error.message));
+      return;
+    }
+    if (message.op !== 'hashed') return;
     for (let first = this.#sent[0]; first !== undefined && first.seq <= message.seq; first = this.#sent[0]) {
       this.#sent.shift();
       this.#lag -= first.bytes;

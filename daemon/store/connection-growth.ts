@@ -3,15 +3,22 @@
 // blob up by slowing the other three: seen from that blob alone, its connections kept their rate. So:
 // - every transfer (a range's connection, or a plain blob download) is counted while it runs, and its bytes too;
 // - rates are compared only over steady windows: every transfer streaming through it, none starting or ending;
-// - no trial while the event loop is busy: then our own CPU is the bottleneck, and the rates of consecutive windows
-//   differ too much (compilation, collections, the disk) for a comparison to tell;
+// - no trial while the loop that reads the bodies is busy (the blob thread's, or the daemon's): then our own CPU is
+//   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
+//   comparison to tell;
+// - no connection is cut short (a range split, a split given back) while we are the bottleneck: the thread that reads
+//   the bodies is busy, or a transfer spent a good share of its time held back on our side (its reader waited for
+//   the disk, the hash or a grant). Then socket buffers fill up to their limit (32 MiB here) with bytes that a cut
+//   throws away: a resume split that way refetched 13% more than the blob;
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
 //   rate in its first window), and by at least 15% of the whole (less is within the noise between two windows);
 // - a trial that did not pay found a shared bottleneck at that many transfers: no download adds connections again
 //   until fewer transfers run.
-import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { type BlobThread, runningBlobThread } from '../blob-thread/blob-thread.ts';
+import { mainThreadLoad, type ThreadLoad } from '../thread-load.ts';
 
 /** Share of a connection's earlier rate that each added connection must add to the whole. */
 const GAIN_SHARE = 0.3;
@@ -22,10 +29,17 @@ const TRIAL_LIMIT_MS = 3000;
 /** Steady windows a trial must fail in before it did not pay. */
 const WINDOWS_TO_FAIL = 2;
 /**
- * Above this share of busy time on the event loop, more connections cannot help. Measured here: one unthrottled
- * stream from a loopback registry keeps the loop 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
+ * Above this share of busy time of the thread that reads the bodies (the blob thread; the daemon's main thread when a
+ * body is read there; thread-load.ts), or of time the transfers were held back on our side, more connections cannot
+ * help. Measured on the daemon's loop when it read them: one unthrottled stream from a loopback registry kept it
+ * 71-89% busy; eight connections capped at 16 MB/s each, 18-50%.
  */
 const BUSY_LOOP = 0.6;
+/**
+ * The share of time a transfer may be held back on our side before we count as setting the pace (as BUSY_LOOP):
+ * whatever the registry sends meanwhile piles up in its socket buffers.
+ */
+const HELD_SHARE = 0.3;
 /** The event loop's busy share is measured over windows of at least this length. */
 const LOOP_WINDOW_MS = 200;
 
@@ -46,6 +60,8 @@ export interface GrowthTrial {
 /** One transfer's share of the count: its bytes as they come, and its end. */
 export interface Transfer {
   count(bytes: number): void;
+  /** Its reader kept it paused on our side for `ms` (SinkControl.onHeldBack). */
+  heldBack(ms: number): void;
   /** Idempotent. */
   close(): void;
 }
@@ -58,8 +74,13 @@ export class ConnectionGrowth {
   #trial: GrowthTrial | undefined;
   /** Transfers at which a trial did not pay: none begins until fewer run. */
   #saturatedAt = Number.POSITIVE_INFINITY;
-  #loopSample: EventLoopUtilization = performance.eventLoopUtilization();
+  #mainLoad: ThreadLoad = mainThreadLoad();
+  #threadLoad: { thread: BlobThread; load: ThreadLoad } | undefined;
   #loopBusy = 1;
+  /** Each running transfer's milliseconds held back since the last load sample. */
+  readonly #held = new Set<{ ms: number }>();
+  /** The largest share of the last load window a transfer was held back. */
+  #heldShare = 0;
 
   /** Bytes received by all transfers so far; a window's rate is the difference between two readings. */
   get bytes(): number {
@@ -71,10 +92,13 @@ export class ConnectionGrowth {
     // The event loop's load is measured from when transfers run, not over the idle time before; until one window
     // has passed it is unknown, and counts as busy.
     if (this.#transfers === 0) {
-      this.#loopSample = performance.eventLoopUtilization();
+      this.#mainLoad = mainThreadLoad();
+      this.#threadLoad = undefined;
       this.#loopBusy = 1;
     }
     this.#transfers++;
+    const held = { ms: 0 };
+    this.#held.add(held);
     let streaming = false;
     let open = true;
     return {
@@ -85,10 +109,14 @@ export class ConnectionGrowth {
         }
         this.#bytes += bytes;
       },
+      heldBack: (ms) => {
+        held.ms += ms;
+      },
       close: () => {
         if (!open) return;
         open = false;
         this.#transfers--;
+        this.#held.delete(held);
         this.#changedAt = performance.now();
       },
     };
@@ -100,20 +128,48 @@ export class ConnectionGrowth {
   }
 
   /**
-   * Whether a download may start a trial now: none runs, fewer transfers run than when the last one failed, and the
-   * event loop has time to spare.
+   * Whether a download may start a trial now: none runs, fewer transfers run than when the last one failed, and we
+   * are not the bottleneck.
    */
   get canBegin(): boolean {
     if (this.#trial !== undefined || this.#transfers >= this.#saturatedAt) return false;
+    return this.canCut;
+  }
+
+  /**
+   * Whether a connection may be cut short now (a range split, or a split given back): we are not the bottleneck.
+   */
+  get canCut(): boolean {
     this.#sampleLoad();
-    return this.#loopBusy < BUSY_LOOP;
+    return this.#loopBusy < BUSY_LOOP && this.#heldShare < HELD_SHARE;
   }
 
   #sampleLoad(): void {
-    const since = performance.eventLoopUtilization(this.#loopSample);
-    if (since.idle + since.active < LOOP_WINDOW_MS) return;
-    this.#loopBusy = since.utilization;
-    this.#loopSample = performance.eventLoopUtilization();
+    const window = this.#mainLoad.elapsed;
+    if (window < LOOP_WINDOW_MS) return;
+    // One transfer held back is enough: its connection's buffers are what a cut through it throws away.
+    this.#heldShare = 0;
+    for (const transfer of this.#held) {
+      this.#heldShare = Math.max(this.#heldShare, transfer.ms / window);
+      transfer.ms = 0;
+    }
+    this.#loopBusy = Math.max(this.#mainLoad.take(), this.#threadBusy());
+  }
+
+  /**
+   * The blob thread's busy share since the last sample. Its first sample is unknown and counts as busy: counted idle,
+   * a resume split its ranges in the first window, while the thread was behind by megabytes.
+   */
+  #threadBusy(): number {
+    const thread = runningBlobThread();
+    const before = this.#threadLoad;
+    if (thread === undefined) {
+      this.#threadLoad = undefined;
+      return 0;
+    }
+    if (before?.thread === thread) return before.load.take();
+    this.#threadLoad = { thread, load: thread.load() };
+    return 1;
   }
 
   /** Starts a trial (check `canBegin` first); the caller asks for its verdict with `judge` or gives it up. */

@@ -160,6 +160,7 @@ export class BlobFetcher {
                 last = current;
                 progress(current);
               },
+              onHeldBack: transfer.heldBack,
             });
           } finally {
             transfer.close();

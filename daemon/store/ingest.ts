@@ -1,12 +1,13 @@
 // One blob on its way into the store, as containerd's content writer: bytes stream into `oci/ingest/<hex>.partial`
 // while they are hashed; `commit` renames the file into `blobs/<alg>/<hex>` only once size and digest match.
 // A partial left by an earlier run is resumed: its bytes are re-hashed from disk, then new bytes are appended.
-import { type FileHandle, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
 import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobHash, blobHash } from './blob-hash.ts';
+import { isSinkable, type SinkableBody, type SinkResult } from './body-sink.ts';
 import { type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -18,6 +19,7 @@ import {
 } from './errors.ts';
 import type { DataRootLayout } from './layout.ts';
 import { readPooled } from './pooled-file-read.ts';
+import { WriteBehind } from './write-behind.ts';
 
 export interface ExpectedBlob {
   digest: string;
@@ -28,6 +30,8 @@ export interface IngestWriteOptions {
   signal?: AbortSignal;
   /** Bytes in the partial so far (resumed bytes included), after each chunk. */
   onProgress?: (bytesSoFar: number) => void;
+  /** How long the source was kept paused here (for the disk or the hash) or on the blob thread, as it flows again. */
+  onHeldBack?: (ms: number) => void;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array> | Readable;
@@ -119,21 +123,18 @@ export class Ingest {
   async write(source: ByteSource, options: IngestWriteOptions = {}): Promise<number> {
     this.#assertOpen();
     if (this.#writing) throw new Error(`the ingest of ${this.digest} is already being written`);
-    const { signal, onProgress } = options;
-    signal?.throwIfAborted();
+    options.signal?.throwIfAborted();
     this.#writing = true;
     try {
-      return await this.#write(source, signal, onProgress);
+      return await this.#write(source, options);
     } finally {
       this.#writing = false;
     }
   }
 
-  async #write(
-    source: ByteSource,
-    signal: AbortSignal | undefined,
-    onProgress: ((bytesSoFar: number) => void) | undefined,
-  ): Promise<number> {
+  async #write(source: ByteSource, options: IngestWriteOptions): Promise<number> {
+    if (isSinkable(source) && source.canSink(this.#hash)) return this.#sink(source, options);
+    const { onProgress } = options;
     const stream =
       source instanceof Readable ? source : Readable.from(source, { objectMode: true, highWaterMark: 1 });
     // The stream can fail while no one else listens: before #consume starts (an aborted request errors its body at
@@ -147,7 +148,7 @@ export class Ingest {
     });
     let ended = false;
     try {
-      await this.#consume(stream, disk, signal);
+      await this.#consume(stream, disk, options);
       ended = true;
       await disk.flush();
     } catch (error) {
@@ -164,11 +165,44 @@ export class Ingest {
     return disk.written;
   }
 
+  /** A body that writes itself: on the blob thread, hashed there into this ingest's hash (body-sink.ts). */
+  async #sink(body: SinkableBody, { signal, onProgress, onHeldBack }: IngestWriteOptions): Promise<number> {
+    const handle = await open(this.#partial, 'a');
+    let written = 0;
+    let result: SinkResult;
+    try {
+      result = await body.sinkTo(
+        { fd: handle.fd, hash: this.#hash },
+        {
+          room: () => this.size - this.#offset,
+          onBytes: (bytes) => {
+            written += bytes;
+            this.#offset += bytes;
+            onProgress?.(this.#offset);
+          },
+          cut: false,
+          onHeldBack,
+          signal,
+        },
+      );
+    } finally {
+      await handle.close();
+    }
+    if (result.diskFailed) {
+      this.#close();
+      throw DiskWriteError.from(result.error, this.#partial);
+    }
+    if (result.over) await this.#fail(new SizeMismatchError(this.digest, this.size, this.size + 1));
+    if (result.error) throw result.error;
+    if (this.#offset === this.size) await this.#verify();
+    return written;
+  }
+
   /**
    * Hashes and queues the stream's chunks as 'data' events deliver them, pausing the stream while the disk catches
    * up. Events rather than an async iterator: the iterator's promise per chunk cost ~0.5 s of CPU per GiB.
    */
-  #consume(stream: Readable, disk: WriteBehind, signal: AbortSignal | undefined): Promise<void> {
+  #consume(stream: Readable, disk: WriteBehind, { signal, onHeldBack }: IngestWriteOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const finish = (error?: unknown) => {
@@ -197,7 +231,9 @@ export class Ingest {
         const diskFull = !disk.add(chunk);
         if (!diskFull && !this.#hash.behind) return;
         stream.pause();
+        const pausedAt = performance.now();
         Promise.all([diskFull ? disk.next() : undefined, this.#hash.caughtUp()]).then(() => {
+          onHeldBack?.(performance.now() - pausedAt);
           if (!settled) stream.resume();
         }, finish);
       };
@@ -327,133 +363,6 @@ export class Ingest {
 function toBytes(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   throw new InvalidArgumentError('source', `yielded ${typeof value} instead of bytes`);
-}
-
-/**
- * Writes chunks in batches of at least BATCH_BYTES with one batch on its way to disk while the next one fills, so
- * the network and the disk work at the same time; the batch that filled meanwhile is written as soon as the one in
- * flight is, and the caller holds back only when WAITING_BYTES more wait. A failed write leaves the file with part of
- * a batch: the hash no longer matches it, so the ingest must be closed and a later open re-hashes the file.
- */
-class WriteBehind {
-  // Small, so that chunks the network did not read into its reused buffers (undici's, 64 KiB each, outside V8's
-  // heap) leave the queue before two young-generation collections promote them: promoted, they wait for a full
-  // collection, and the process's malloc heap grows with them (116-120 MiB of RSS with 1 MiB batches, 96-99 MiB with
-  // 128 KiB, for the same CPU).
-  static readonly BATCH_BYTES = 128 << 10;
-  // Two of the network's largest chunks: with one, every chunk that came during a write held the stream back
-  // (1,994 pauses for 2,100 chunks of a 537 MB pull).
-  static readonly WAITING_BYTES = 512 << 10;
-  // The commit fsyncs the blob; left to then, 128 MiB of a large blob reached the disk after its last byte came
-  // (0.3 s for three such blobs here). Written back as they come, they reach it while the network still runs.
-  static readonly WRITEBACK_BYTES = 16 << 20;
-  readonly #handle: FileHandle;
-  readonly #onWritten: (bytes: number) => void;
-  #batch: Uint8Array[] = [];
-  #batchBytes = 0;
-  #inFlight: Promise<void> | undefined;
-  #inFlightBytes = 0;
-  #unsynced = 0;
-  #writeback: Promise<void> | undefined;
-  written = 0;
-  failed = false;
-
-  constructor(handle: FileHandle, onWritten: (bytes: number) => void) {
-    this.#handle = handle;
-    this.#onWritten = onWritten;
-  }
-
-  /** Bytes accepted but not yet written. */
-  get pending(): number {
-    return this.#batchBytes + this.#inFlightBytes;
-  }
-
-  /**
-   * Queues a chunk. Returns false when WAITING_BYTES wait behind the batch in flight: the caller must stop adding
-   * and await next().
-   */
-  add(chunk: Uint8Array): boolean {
-    this.#batch.push(chunk);
-    this.#batchBytes += chunk.byteLength;
-    if (this.#batchBytes >= WriteBehind.BATCH_BYTES && !this.#inFlight) this.#startBatch();
-    return this.#batchBytes < WriteBehind.WAITING_BYTES;
-  }
-
-  /** Waits until the batch in flight is written (the waiting one then goes; a writeback under way is not waited for). */
-  async next(): Promise<void> {
-    if (this.#inFlight) await this.#inFlight;
-  }
-
-  /** Writes everything accepted so far, and waits for the writeback under way. */
-  async flush(): Promise<void> {
-    while (this.#inFlight || this.#batchBytes > 0) {
-      if (this.#inFlight) await this.#inFlight;
-      else this.#startBatch();
-    }
-    if (this.#writeback) await this.#writeback;
-  }
-
-  #startBatch(): void {
-    if (this.#batchBytes === 0) return;
-    const batch = this.#batch;
-    const bytes = this.#batchBytes;
-    this.#batch = [];
-    this.#batchBytes = 0;
-    this.#inFlightBytes = bytes;
-    this.#inFlight = writeAll(this.#handle, batch, bytes).then(
-      () => {
-        for (const chunk of batch) giveBack(chunk);
-        this.#inFlight = undefined;
-        this.#inFlightBytes = 0;
-        this.written += bytes;
-        this.#unsynced += bytes;
-        if (this.#unsynced >= WriteBehind.WRITEBACK_BYTES && !this.#writeback) this.#startWriteback();
-        this.#onWritten(bytes);
-        if (this.#batchBytes >= WriteBehind.BATCH_BYTES) this.#startBatch();
-      },
-      (error: unknown) => {
-        this.failed = true;
-        throw error;
-      },
-    );
-    // Awaited by the next next() or flush(); until then the failure must not count as an unhandled rejection.
-    this.#inFlight.catch(() => {});
-  }
-
-  /**
-   * Starts writing the file's dirty pages back while the writes go on. A failure fails the ingest: Linux reports a
-   * lost write back once, so the commit's own fsync could pass over it.
-   */
-  #startWriteback(): void {
-    this.#unsynced = 0;
-    this.#writeback = this.#handle.datasync().then(
-      () => {
-        this.#writeback = undefined;
-      },
-      (error: unknown) => {
-        this.failed = true;
-        throw error;
-      },
-    );
-    this.#writeback.catch(() => {});
-  }
-}
-
-export async function writeAll(handle: FileHandle, chunks: Uint8Array[], bytes: number): Promise<void> {
-  const { bytesWritten } = await handle.writev(chunks);
-  if (bytesWritten === bytes) return;
-  // A short writev: write the rest from where it stopped.
-  let skip = bytesWritten;
-  for (const chunk of chunks) {
-    if (skip >= chunk.byteLength) {
-      skip -= chunk.byteLength;
-      continue;
-    }
-    for (let done = skip; done < chunk.byteLength; ) {
-      done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
-    }
-    skip = 0;
-  }
 }
 
 async function fileSize(path: string): Promise<number | undefined> {

@@ -2,33 +2,69 @@
 // takes its second half), so the limit is asked for at each chunk; once it is reached the response is dropped.
 // Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
 import { Readable } from 'node:stream';
+import { HeldTime } from '../held-time.ts';
 import { READ_BUFFER_BYTES } from '../read-buffers.ts';
+import type { BlobHash } from './blob-hash.ts';
+import {
+  isSinkable,
+  type SinkableBody,
+  type SinkControl,
+  type SinkResult,
+  type SinkTarget,
+} from './body-sink.ts';
 
-export class RangeCut extends Readable {
+export class RangeCut extends Readable implements SinkableBody {
   readonly #body: Readable;
   readonly #room: () => number;
   readonly #onBytes: (bytes: number) => void;
+  readonly #onHeldBack: (ms: number) => void;
+  readonly #heldTime = new HeldTime();
   #reached = false;
+  /** Read as a stream, or sunk: the body's bytes are taken one way only. */
+  #taken = false;
+  #endFixed = false;
+  #sinking = false;
+  #granted = 0;
 
   /**
    * @param room bytes still wanted (the range's end minus what was received so far)
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
+   * @param onHeldBack called with how long the body was kept paused on this side (its reader, the disk, or a grant)
+   *   each time it flows again (SinkControl.onHeldBack)
    */
-  constructor(body: Readable, room: () => number, onBytes: (bytes: number) => void) {
+  constructor(
+    body: Readable,
+    room: () => number,
+    onBytes: (bytes: number) => void,
+    onHeldBack: (ms: number) => void,
+  ) {
     // Two of the largest chunks: room for one more while the reader takes one, no pause per chunk.
     super({ highWaterMark: 2 * READ_BUFFER_BYTES });
     this.#body = body;
     this.#room = room;
     this.#onBytes = onBytes;
+    this.#onHeldBack = onHeldBack;
     // Its reader sees a failure when it reads (an async iterator, or the ingest's own listener); one that comes
     // before the reader starts (a cancelled range while its file opens) must not be an uncaught exception.
     this.on('error', () => {});
-    body.on('data', this.#onData);
-    body.once('end', this.#onEnd);
     body.once('error', this.#onError);
     body.once('close', this.#onClose);
-    body.pause();
     if (room() <= 0) this.#finish();
+  }
+
+  /** Bytes from the range's start its body may already have taken (a sinking body's grant), reported or not. */
+  get granted(): number {
+    return this.#granted;
+  }
+
+  /** Its body writes itself (body-sink.ts) rather than pass through here as a stream. */
+  get sinking(): boolean {
+    return this.#sinking;
+  }
+
+  /** The range's end can no longer move up: its sinking body closes there by itself (body-sink.ts). */
+  get endFixed(): boolean {
+    return this.#endFixed;
   }
 
   /** The body delivered every byte the range wanted (a body that ended sooner is short). */
@@ -37,7 +73,50 @@ export class RangeCut extends Readable {
   }
 
   override _read(): void {
-    if (!this.#reached) this.#body.resume();
+    if (this.#reached) return;
+    if (!this.#taken) {
+      // Attached at the first read, not before: a body that can sink (body-sink.ts) must not start streaming.
+      this.#taken = true;
+      this.#body.on('data', this.#onData).once('end', this.#onEnd);
+    }
+    this.#heldTime.release();
+    const held = this.#heldTime.take();
+    if (held > 0) this.#onHeldBack(held);
+    this.#body.resume();
+  }
+
+  canSink(hash: BlobHash | undefined): boolean {
+    return !this.#taken && !this.#reached && isSinkable(this.#body) && this.#body.canSink(hash);
+  }
+
+  /** The body sinks itself, cut where the range ends (the range's end, asked at each report). */
+  async sinkTo(target: SinkTarget, control: SinkControl): Promise<SinkResult> {
+    this.#taken = true;
+    this.#sinking = true;
+    this.#detach();
+    const result = await (this.#body as Readable & SinkableBody).sinkTo(target, {
+      room: () => Math.min(this.#room(), control.room()),
+      onBytes: (bytes) => {
+        this.#onBytes(bytes);
+        control.onBytes(bytes);
+      },
+      cut: true,
+      onGrant: (bytes) => {
+        this.#granted = bytes;
+        control.onGrant?.(bytes);
+      },
+      onEndFixed: () => {
+        this.#endFixed = true;
+        control.onEndFixed?.();
+      },
+      onHeldBack: (ms) => {
+        this.#onHeldBack(ms);
+        control.onHeldBack?.(ms);
+      },
+      signal: control.signal,
+    });
+    if (this.#room() <= 0) this.#reached = true;
+    return result;
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -51,7 +130,10 @@ export class RangeCut extends Readable {
     const piece = chunk.byteLength > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
     if (piece.byteLength > 0) {
       this.#onBytes(piece.byteLength);
-      if (!this.push(piece)) this.#body.pause();
+      if (!this.push(piece)) {
+        this.#body.pause();
+        this.#heldTime.hold();
+      }
     }
     if (this.#room() <= 0) this.#finish();
   };

@@ -10,11 +10,10 @@
 // address guard) is shared by both, in network.ts and the parts.
 
 import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
 import { type ConnectionOptions, type SecureContext, connect as tlsConnect } from 'node:tls';
-import { bareHostname } from '../../../protocol/index.ts';
-import { READ_BUFFER_BYTES, readBuffers } from '../../read-buffers.ts';
-import { HeldFailure } from './held-failure.ts';
+import { bareHostname } from '../../../protocol/registry-host.ts';
+import { readBuffers } from '../../read-buffers.ts';
+import { HeldBody } from './held-failure.ts';
 import {
   ChunkedDecoder,
   type Framing,
@@ -196,14 +195,11 @@ export class WireConnection implements IdleConnection {
 }
 
 /** The body: reading resumes the connection, destroying or dumping it closes the connection. */
-class WireBodyStream extends Readable implements ResponseBody {
+class WireBodyStream extends HeldBody {
   readonly #exchange: WireExchange;
-  readonly #held = new HeldFailure(this, () => this.readableLength === 0);
 
   constructor(exchange: WireExchange) {
-    // A reader that keeps up takes each chunk as it is pushed; one that does not pauses the connection after one
-    // (more would reach an iterating reader concatenated: a copy, and buffers never given back).
-    super({ highWaterMark: READ_BUFFER_BYTES });
+    super();
     this.#exchange = exchange;
   }
 
@@ -211,28 +207,14 @@ class WireBodyStream extends Readable implements ResponseBody {
     this.#exchange.resume();
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  protected override abandon(): void {
     this.#exchange.abandon();
-    // A body can fail in the read that brought its head (a bad chunk right after it), before whoever awaits the
-    // response could listen: the error waits a turn of the event loop rather than go uncaught (undici does so too).
-    if (error && this.listenerCount('error') === 0) setImmediate(() => callback(error));
-    else callback(error);
-  }
-
-  async dump(): Promise<void> {
-    this.destroy();
   }
 
   /** Fails the body: an abort at once, a connection's failure after the bytes it brought (held-failure.ts). */
-  fail(error: Error, atOnce: boolean): void {
+  override fail(error: Error, atOnce = false): void {
     if (atOnce) this.destroy(error);
-    else this.#held.fail(error);
-  }
-
-  override read(size?: number): unknown {
-    const chunk = super.read(size);
-    this.#held.afterRead();
-    return chunk;
+    else super.fail(error);
   }
 }
 

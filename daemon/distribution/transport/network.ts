@@ -8,16 +8,18 @@
 // request with a body (a push, an OAuth token POST), so a daemon that only pulled does not carry it.
 
 import type { LookupFunction } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Agent } from 'undici';
 import {
   AddressRefusedError,
   connectGuard,
   GuardedAgents,
   type Resolver,
+  SecureContexts,
   screenedLookup,
+  trustKey,
   trustOptions,
 } from '../../../protocol/index.ts';
+import { threadRequest } from '../../blob-thread/remote-exchange.ts';
 import { RedirectRefusedError, RegistryConnectionError } from '../errors.ts';
 import {
   type WireConnection,
@@ -40,14 +42,11 @@ export interface NetworkOptions {
 /** How long a connection kept for the next request waits for it, on either wire. */
 const KEEP_ALIVE_MS = 30_000;
 
-/** The key of a trust setting: its PEM CAs on top of the system's, none for the system's alone. */
-const trustKey = (ca: readonly string[] | undefined): string => ca?.join('\n') ?? '';
-
 export class Network {
   readonly #agents = new Map<string, Agent>();
   /** Kept connections, per trust setting (as #agents), then per origin. */
   readonly #pools = new Map<string, WirePool<WireConnection>>();
-  readonly #secureContexts = new Map<string, SecureContext>();
+  readonly #secureContexts = new SecureContexts();
   readonly #guarded: GuardedAgents;
   readonly #o: NetworkOptions;
   /** How the registries' own names are looked up: the system's way, or through the test's resolver. */
@@ -126,10 +125,11 @@ export class Network {
     const headers = { 'user-agent': this.#o.userAgent, ...exchange.headers };
     const request = { method, url, headers, signal: exchange.signal, bulk: exchange.request.bulk === true };
     if (url.origin !== endpoint.origin) return this.guardedRequest(endpoint.host, endpoint.ca, request);
+    if (request.bulk) return this.#bulk(request, endpoint.ca, this.#lookup);
     return wireRequest({
       ...request,
       pool: this.#poolFor(endpoint.ca),
-      secureContext: this.#secureContext(endpoint.ca),
+      secureContext: this.#secureContexts.get(endpoint.ca),
       lookup: this.#lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
@@ -147,12 +147,24 @@ export class Network {
     const guard = connectGuard(registryHost, this.#o.resolve);
     const refusal = guard.refuseLiteral(request.url.hostname);
     if (refusal) return Promise.reject(refusal);
+    if (request.bulk) return this.#bulk(request, ca, guard.lookup);
     return wireRequest({
       ...request,
-      secureContext: this.#secureContext(ca),
+      secureContext: this.#secureContexts.get(ca),
       lookup: guard.lookup,
       idleTimeoutMs: this.#o.idleTimeoutMs,
     });
+  }
+
+  /** A large blob body: made, read and written to its file by the blob thread (blob-thread/thread.ts). */
+  #bulk(
+    request: Pick<WireRequest, 'method' | 'url' | 'headers' | 'signal'>,
+    ca: readonly string[] | undefined,
+    lookup: LookupFunction | undefined,
+  ): Promise<WireResponse> {
+    if (request.method !== 'GET') throw new Error(`a bulk request is a GET, not ${request.method}`);
+    const { url, headers, signal } = request;
+    return threadRequest({ url, headers, ca, lookup, signal, idleTimeoutMs: this.#o.idleTimeoutMs });
   }
 
   #poolFor(ca: readonly string[] | undefined): WirePool<WireConnection> {
@@ -160,15 +172,6 @@ export class Network {
     const pool = this.#pools.get(key) ?? new WirePool<WireConnection>(KEEP_ALIVE_MS);
     this.#pools.set(key, pool);
     return pool;
-  }
-
-  /** A TLS context per trust setting: building one parses every root CA, too much for each blob's connection. */
-  #secureContext(ca: readonly string[] | undefined): SecureContext | undefined {
-    if (!ca || ca.length === 0) return undefined;
-    const key = trustKey(ca);
-    const context = this.#secureContexts.get(key) ?? createSecureContext(trustOptions(ca));
-    this.#secureContexts.set(key, context);
-    return context;
   }
 
   #pool() {

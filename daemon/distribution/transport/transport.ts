@@ -14,6 +14,7 @@
 
 import type { Readable } from 'node:stream';
 import { type Resolver, systemResolver } from '../../../protocol/index.ts';
+import { isRemoteBody } from '../../blob-thread/remote-exchange.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import type { Endpoint } from '../endpoint.ts';
 import { authorize } from './authorize.ts';
@@ -100,6 +101,7 @@ export class RegistryTransport {
 
   /** A blob body, cut when it stays below the minimum transfer rate for a whole window. */
   watchBody(body: AsyncIterable<Uint8Array>): Readable {
+    if (isRemoteBody(body)) return body.watchRate(this.limits.transferRate);
     return watchTransferRate(body, this.limits.transferRate);
   }
 

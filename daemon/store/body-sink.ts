@@ -1,0 +1,61 @@
+// A body that can write itself into a blob's file where its bytes already are (the blob thread's bulk bodies), as
+// Go's io.Copy lets a reader with WriteTo skip the copy through a buffer. Whoever writes a body into the store asks
+// first; a body that cannot is read as a stream.
+import type { BlobHash } from './blob-hash.ts';
+
+export interface SinkTarget {
+  /** The open file the bytes are appended to; the caller closes it once `sinkTo` settled. */
+  fd: number;
+  /** Hashes every byte before it is written (the partial's hash); none for a range's part file. */
+  hash: BlobHash | undefined;
+}
+
+export interface SinkControl {
+  /** Bytes still wanted; asked again after every report, and it may grow or shrink meanwhile. */
+  room(): number;
+  /** Bytes now on disk, in order. */
+  onBytes(bytes: number): void;
+  /** Where room ends: true, the body is cut there (a range); false, it must end there (more is reported as `over`). */
+  cut: boolean;
+  /**
+   * The body may take this many bytes from its start, reported or not (it is granted them ahead of the disk): a room
+   * that shrinks must stay at or past it.
+   */
+  onGrant?: (bytes: number) => void;
+  /**
+   * A cut body's end is fixed from now on (the body is closed there without asking again): room must not grow any
+   * more, though what the body reports until then still counts.
+   */
+  onEndFixed?: () => void;
+  /**
+   * The body was kept paused on this side (for the disk, or at its grant) for `ms` since it last said: its
+   * connection's buffers filled meanwhile (held-time.ts).
+   */
+  onHeldBack?: (ms: number) => void;
+  signal: AbortSignal | undefined;
+}
+
+export interface SinkResult {
+  /** The body ended where its framing said (fewer bytes than wanted is the caller's to judge). */
+  ended: boolean;
+  /** The body carried more bytes than room: they were not written. */
+  over: boolean;
+  /** The body's failure, the disk's, or the abort's reason; every byte reported was written first. */
+  error: Error | undefined;
+  diskFailed: boolean;
+}
+
+export interface SinkableBody {
+  /** Whether the body can sink into a file hashed by `hash` (nobody read it yet, and the hash is where it is). */
+  canSink(hash: BlobHash | undefined): boolean;
+  sinkTo(target: SinkTarget, control: SinkControl): Promise<SinkResult>;
+}
+
+export function isSinkable(value: unknown): value is SinkableBody {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<SinkableBody>).canSink === 'function' &&
+    typeof (value as Partial<SinkableBody>).sinkTo === 'function'
+  );
+}

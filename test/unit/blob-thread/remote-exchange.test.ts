@@ -1,0 +1,263 @@
+// Bulk GETs on the blob thread against a raw TCP server in the test: a body written to its file there and hashed
+// there, never past the room its caller gives (which may move while it streams), an abort and a cut connection after
+// every reported byte is on disk, the errors the retry layer knows by class and code, and a body read as a stream.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { threadRequest } from '../../../daemon/blob-thread/remote-exchange.ts';
+import { ResponseClosedError } from '../../../daemon/distribution/transport/http1-wire.ts';
+import { isRetryableError } from '../../../daemon/distribution/transport/retry.ts';
+import { blobHash } from '../../../daemon/store/blob-hash.ts';
+import { isSinkable, type SinkControl, type SinkResult } from '../../../daemon/store/body-sink.ts';
+
+const MIB = 1024 * 1024;
+const BODY = randomBytes(6 * MIB);
+
+let dir: string;
+const servers: Server[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dockhand-remote-'));
+});
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Answer {
+  status?: number;
+  body?: Buffer;
+  /** Bytes of the body sent before the connection is destroyed. */
+  cutAt?: number;
+  /** Bytes per 5 ms; all at once when absent. */
+  paced?: number;
+}
+
+/** A server answering every request with `answer`; its URL. */
+async function serve(answer: Answer): Promise<URL> {
+  const server = createServer((socket: Socket) => {
+    socket.once('data', () => void send(socket, answer));
+    socket.on('error', () => {});
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return new URL(`http://127.0.0.1:${port}/v2/r/blobs/sha256:x`);
+}
+
+async function send(socket: Socket, answer: Answer): Promise<void> {
+  const body = answer.body ?? BODY;
+  socket.write(`HTTP/1.1 ${answer.status ?? 200} X\r\ncontent-length: ${body.length}\r\n\r\n`);
+  const end = answer.cutAt ?? body.length;
+  const step = answer.paced ?? end;
+  for (let at = 0; at < end && !socket.destroyed; at += step) {
+    socket.write(body.subarray(at, Math.min(end, at + step)));
+    if (answer.paced) await delay(5);
+  }
+  if (answer.cutAt !== undefined) socket.destroy();
+}
+
+function get(url: URL, signal?: AbortSignal) {
+  return threadRequest({ url, headers: {}, ca: undefined, lookup: undefined, signal, idleTimeoutMs: 5000 });
+}
+
+/** Sinks the body of `url` into a new file; what it wrote, as the file holds it and as it was reported. */
+async function sinkInto(
+  url: URL,
+  control: Partial<SinkControl> & { room?: () => number },
+  options: { hashed?: boolean; signal?: AbortSignal; stallMs?: number } = {},
+) {
+  const response = await get(url, options.signal);
+  const body = response.body;
+  const hash = options.hashed ? blobHash('sha256', BODY.length) : undefined;
+  const path = join(dir, 'blob');
+  const file = await open(path, 'a');
+  let reported = 0;
+  let result: SinkResult;
+  try {
+    expect(isSinkable(body) && body.canSink(hash)).toBe(true);
+    if (!isSinkable(body)) throw new Error('not sinkable');
+    const sunk = body.sinkTo(
+      { fd: file.fd, hash },
+      {
+        room: control.room ?? (() => BODY.length - reported),
+        onBytes: (bytes) => {
+          reported += bytes;
+          control.onBytes?.(bytes);
+        },
+        cut: control.cut ?? false,
+        ...(control.onGrant ? { onGrant: control.onGrant } : {}),
+        ...(control.onEndFixed ? { onEndFixed: control.onEndFixed } : {}),
+        signal: options.signal,
+      },
+    );
+    // The daemon's loop held up (a busy daemon): the thread goes on alone meanwhile, up to its grant.
+    const until = performance.now() + (options.stallMs ?? 0);
+    while (performance.now() < until);
+    result = await sunk;
+  } finally {
+    await file.close();
+  }
+  const digest = hash ? await hash.digest() : undefined;
+  hash?.close();
+  return { result, reported, written: await readFile(path), digest };
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('a bulk body written on the blob thread', () => {
+  it('is written whole and hashed there: the file and the digest are the body', async () => {
+    const url = await serve({});
+    const { result, reported, written, digest } = await sinkInto(url, {}, { hashed: true });
+    expect(result).toEqual({ ended: true, over: false, error: undefined, diskFailed: false });
+    expect(reported).toBe(BODY.length);
+    expect(written.equals(BODY)).toBe(true);
+    expect(digest).toBe(sha256(BODY));
+  });
+
+  it('takes the last bytes of a body that ended while they waited past the grant', async () => {
+    // One write: the head and the whole body come before the daemon granted more than its first megabyte.
+    const body = BODY.subarray(0, MIB + 1654);
+    const url = await serve({ body });
+    let seen = 0;
+    const { result, written } = await sinkInto(
+      url,
+      {
+        room: () => body.length - seen,
+        onBytes: (bytes) => {
+          seen += bytes;
+        },
+      },
+      { stallMs: 300 },
+    );
+    expect(result).toEqual({ ended: true, over: false, error: undefined, diskFailed: false });
+    expect(written.equals(body)).toBe(true);
+  });
+
+  it('stops where the room ends: a range is cut there, a blob that must end there is over', async () => {
+    const url = await serve({});
+    const room = 3 * MIB + 17;
+    for (const cut of [true, false]) {
+      let seen = 0;
+      const { result, written } = await sinkInto(url, {
+        room: () => room - seen,
+        cut,
+        onBytes: (bytes) => {
+          seen += bytes;
+        },
+      });
+      expect(result).toMatchObject({ ended: false, over: !cut, error: undefined });
+      expect(written.equals(BODY.subarray(0, room))).toBe(true);
+      await rm(join(dir, 'blob'));
+    }
+  });
+
+  it('follows a room that moves while the body streams: down to a split, up to a range given back', async () => {
+    const url = await serve({ paced: 64 * 1024 });
+    let end = BODY.length;
+    let seen = 0;
+    let granted = 0;
+    const split = await sinkInto(url, {
+      room: () => end - seen,
+      cut: true,
+      onGrant: (bytes) => {
+        granted = bytes;
+      },
+      onBytes: (bytes) => {
+        seen += bytes;
+        // A split: never behind a byte the thread may already hold.
+        if (end === BODY.length && seen >= MIB) end = granted + 1;
+      },
+    });
+    expect(end).toBeLessThan(BODY.length);
+    expect(split.result.error).toBeUndefined();
+    expect(split.written.equals(BODY.subarray(0, end))).toBe(true);
+    await rm(join(dir, 'blob'));
+
+    // The room grows only while the end is not fixed (once fixed, it may not: body-sink.ts).
+    let grown = 4 * MIB;
+    let got = 0;
+    let fixed = false;
+    const given = await sinkInto(url, {
+      room: () => grown - got,
+      cut: true,
+      onEndFixed: () => {
+        fixed = true;
+      },
+      onBytes: (bytes) => {
+        got += bytes;
+        if (!fixed) grown = BODY.length;
+      },
+    });
+    expect(grown).toBe(BODY.length);
+    expect(given.written.equals(BODY)).toBe(true);
+  });
+
+  it('reports an abort after every byte it reported is on disk', async () => {
+    const url = await serve({ paced: 64 * 1024 });
+    const abort = new AbortController();
+    const reason = new Error('stop');
+    let seen = 0;
+    const onBytes = (bytes: number) => {
+      seen += bytes;
+      if (seen >= MIB) abort.abort(reason);
+    };
+    const { result, reported, written } = await sinkInto(
+      url,
+      { onBytes },
+      { signal: abort.signal, hashed: true },
+    );
+    expect(result.error).toBe(reason);
+    expect(result.ended).toBe(false);
+    expect(reported).toBeLessThan(BODY.length);
+    expect(written.length).toBe(reported);
+    expect(written.equals(BODY.subarray(0, reported))).toBe(true);
+  });
+
+  it('fails a body cut mid-way with the wire error, after the bytes before the cut are written', async () => {
+    const cutAt = 2 * MIB + 5;
+    const url = await serve({ cutAt });
+    const { result, reported, written } = await sinkInto(url, {});
+    expect(result.error).toBeInstanceOf(ResponseClosedError);
+    expect(isRetryableError(result.error)).toBe(true);
+    expect(reported).toBe(cutAt);
+    expect(written.equals(BODY.subarray(0, cutAt))).toBe(true);
+  });
+});
+
+describe('a bulk answer read on the event loop', () => {
+  it('streams from the thread: an error body reads as it was sent', async () => {
+    const url = await serve({ status: 404, body: Buffer.from('{"errors":[{"code":"BLOB_UNKNOWN"}]}') });
+    const response = await get(url);
+    expect(response.statusCode).toBe(404);
+    expect(await text(response.body)).toBe('{"errors":[{"code":"BLOB_UNKNOWN"}]}');
+  });
+
+  it('is no longer sinkable once read, nor into a hash on the event loop (a small blob)', async () => {
+    const url = await serve({});
+    const response = await get(url);
+    const body = response.body;
+    if (!isSinkable(body)) throw new Error('not sinkable');
+    expect(body.canSink(blobHash('sha256', 10))).toBe(false);
+    body.read();
+    await delay(20);
+    expect(body.canSink(undefined)).toBe(false);
+    body.destroy();
+  });
+
+  it('rejects a refused connection with its code, as the wire does', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    server.close();
+    const failure = await get(new URL(`http://127.0.0.1:${port}/v2/r/blobs/x`)).catch((e: unknown) => e);
+    expect((failure as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(isRetryableError(failure)).toBe(true);
+  });
+});
