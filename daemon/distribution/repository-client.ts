@@ -44,6 +44,8 @@ export interface BlobRange {
   start: number;
   /** The registry answered 206 and says `Accept-Ranges: bytes`. */
   rangeable: boolean;
+  /** The registry answered 200: the body is the whole blob, whatever range was asked for. */
+  whole: boolean;
 }
 
 export interface RepositoryClientOptions {
@@ -160,10 +162,10 @@ export class RepositoryClient {
       signal,
       end - start >= BULK_MIN_BYTES,
     );
-    if (response.statusCode !== 206) return { body, start: 0, rangeable: false };
+    if (response.statusCode !== 206) return { body, start: 0, rangeable: false, whole: true };
     const sent = contentRangeStart(header(response, 'content-range'));
     const rangeable = /\bbytes\b/i.test(header(response, 'accept-ranges') ?? '');
-    return { body, start: sent === start ? start : -1, rangeable };
+    return { body, start: sent === start ? start : -1, rangeable, whole: false };
   }
 
   /**

@@ -6,10 +6,9 @@
 // - no trial while the loop that reads the bodies is busy (the blob thread's, or the daemon's): then our own CPU is
 //   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
 //   comparison to tell;
-// - no connection is cut short (a range split, a split given back) while we are the bottleneck: the thread that reads
-//   the bodies is busy, or a transfer spent a good share of its time held back on our side (its reader waited for
-//   the disk, the hash or a grant). Then socket buffers fill up to their limit (32 MiB here) with bytes that a cut
-//   throws away: a resume split that way refetched 13% more than the blob;
+// - no connection is added while our side sets the pace: the thread that reads the bodies is busy (thread-load.ts),
+//   or a transfer spent a good share of its time held back on our side (its reader waited for the disk, the hash or
+//   a grant; held-time.ts);
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full
@@ -133,15 +132,13 @@ export class ConnectionGrowth {
    */
   get canBegin(): boolean {
     if (this.#trial !== undefined || this.#transfers >= this.#saturatedAt) return false;
-    return this.canCut;
+    return !this.ourSideBound;
   }
 
-  /**
-   * Whether a connection may be cut short now (a range split, or a split given back): we are not the bottleneck.
-   */
-  get canCut(): boolean {
+  /** Whether our side sets the pace (more connections cannot help): see the top of this file. */
+  get ourSideBound(): boolean {
     this.#sampleLoad();
-    return this.#loopBusy < BUSY_LOOP && this.#heldShare < HELD_SHARE;
+    return this.#loopBusy >= BUSY_LOOP || this.#heldShare >= HELD_SHARE;
   }
 
   #sampleLoad(): void {

@@ -1,5 +1,5 @@
-// A response body cut where its range now ends. A range can be split while its response streams (another connection
-// takes its second half), so the limit is asked for at each chunk; once it is reached the response is dropped.
+// A response body cut where the bytes its range wants end, asked for at each chunk: a registry may send more than it
+// was asked for. Once the limit is reached the response is dropped.
 // Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
 import { Readable } from 'node:stream';
 import { HeldTime } from '../held-time.ts';
@@ -22,9 +22,6 @@ export class RangeCut extends Readable implements SinkableBody {
   #reached = false;
   /** Read as a stream, or sunk: the body's bytes are taken one way only. */
   #taken = false;
-  #endFixed = false;
-  #sinking = false;
-  #granted = 0;
 
   /**
    * @param room bytes still wanted (the range's end minus what was received so far)
@@ -52,21 +49,6 @@ export class RangeCut extends Readable implements SinkableBody {
     if (room() <= 0) this.#finish();
   }
 
-  /** Bytes from the range's start its body may already have taken (a sinking body's grant), reported or not. */
-  get granted(): number {
-    return this.#granted;
-  }
-
-  /** Its body writes itself (body-sink.ts) rather than pass through here as a stream. */
-  get sinking(): boolean {
-    return this.#sinking;
-  }
-
-  /** The range's end can no longer move up: its sinking body closes there by itself (body-sink.ts). */
-  get endFixed(): boolean {
-    return this.#endFixed;
-  }
-
   /** The body delivered every byte the range wanted (a body that ended sooner is short). */
   get reached(): boolean {
     return this.#reached;
@@ -92,7 +74,6 @@ export class RangeCut extends Readable implements SinkableBody {
   /** The body sinks itself, cut where the range ends (the range's end, asked at each report). */
   async sinkTo(target: SinkTarget, control: SinkControl): Promise<SinkResult> {
     this.#taken = true;
-    this.#sinking = true;
     this.#detach();
     const result = await (this.#body as Readable & SinkableBody).sinkTo(target, {
       room: () => Math.min(this.#room(), control.room()),
@@ -101,14 +82,8 @@ export class RangeCut extends Readable implements SinkableBody {
         control.onBytes(bytes);
       },
       cut: true,
-      onGrant: (bytes) => {
-        this.#granted = bytes;
-        control.onGrant?.(bytes);
-      },
-      onEndFixed: () => {
-        this.#endFixed = true;
-        control.onEndFixed?.();
-      },
+      ...(control.onGrant ? { onGrant: control.onGrant } : {}),
+      ...(control.onEndFixed ? { onEndFixed: control.onEndFixed } : {}),
       onHeldBack: (ms) => {
         this.#onHeldBack(ms);
         control.onHeldBack?.(ms);

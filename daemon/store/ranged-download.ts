@@ -1,12 +1,15 @@
 // A large blob over several connections, for registries and CDNs that cap each connection's rate:
-// 1. The first request asks for the whole missing range. Only when the registry answers 206 with Accept-Ranges, and
-//    only while the rest would take over a second at the rate seen, is a range split in two and the second half
-//    asked for on another connection.
+// 1. A range is asked for a piece at a time: 4 MiB first, then what its connection carries in PIECE_MS. The registry
+//    sends no byte past a piece's end, so no cut ever throws bytes away: a range is split only past the piece its
+//    connection is on. (Asked for whole, a range split while the registry ran megabytes ahead of a loaded reader:
+//    what its socket buffers held past the cut was fetched twice.) Only when the registry answers 206 with
+//    Accept-Ranges, and only while the rest would take over a second at the rate seen, is a range split in two and
+//    the second half asked for on another connection.
 // 2. Connections double while each step adds to the rate of all blob transfers in the process (the cap is per
 //    connection; see connection-growth.ts, which judges one step at a time for the whole process). A step that adds
-//    too little found a shared bottleneck (the link, the registry, our CPU): its connections are closed and their
-//    ranges given back to the ones before them, whose responses still carry those bytes, so a wrong guess costs one
-//    probe's bytes. A finished connection takes half of the largest range left, so the last range does not run alone.
+//    too little found a shared bottleneck (the link, the registry, our CPU): the download adds no more connections,
+//    and those it has finish their ranges (closing them would throw their pieces away). A finished connection takes
+//    half of the largest range left, so the last range does not run alone.
 // 3. The partial (the ingest) takes the blob in order and hashes it as it comes. A later range waits in a part file
 //    beside it (`<hex>.part-<start>`) and is appended to the partial once the partial reaches it: one digest over the
 //    bytes in order, verified before the blob gets its name.
@@ -32,6 +35,8 @@ export interface RangeBody {
   start: number;
   /** The registry answered 206 and says `Accept-Ranges: bytes`. */
   rangeable: boolean;
+  /** The registry answered 200: the body is the whole blob, whatever range was asked for. */
+  whole: boolean;
 }
 
 /** Opens bytes [start, end) of the blob (`Range: bytes=<start>-<end - 1>`). */
@@ -65,8 +70,14 @@ export class ShortRangeError extends StoreError {
 /** Blobs from this size on are fetched with range requests (smaller ones never last long enough to split). */
 export const RANGED_MIN_BYTES = 16 * 1024 * 1024;
 const MIN_PART_BYTES = 4 * 1024 * 1024;
-/** What a connection's socket buffers may hold past the bytes read: up to 7 MB was seen on loopback. */
-const SOCKET_BUFFER_BYTES = 10 * 1024 * 1024;
+/** A range's first piece: its connection's rate is not known yet. */
+const FIRST_PIECE_BYTES = 4 * 1024 * 1024;
+/**
+ * Later pieces last this long at the rate the range's last piece came: each costs a request (a connection, on the
+ * blob thread), and a split waits for the piece under way to end. Through a 16 MB/s-per-connection front, a 128 MiB
+ * layer took 3.08 s with pieces of 2 s, 2.49 s with 1 s and 2.52 s with 0.5 s.
+ */
+const PIECE_MS = 1000;
 const MAX_CONNECTIONS = 8;
 /** How often the controller looks at the transfers. */
 const TICK_MS = 50;
@@ -87,18 +98,10 @@ interface Range {
   done: Promise<void>;
   /** When its connection's first byte came (performance.now()), undefined before. */
   firstByteAt: number | undefined;
-  /** `received` when its request went out. */
-  asked: number;
   /** Bytes since the window began. */
   windowBytes: number;
-  /** The end its request asked for: the range may grow back up to it. */
+  /** The end of the piece its connection is on: the range is split no nearer. */
   requestEnd: number;
-  /** Closes this range's connection alone. */
-  cancel: AbortController;
-  /** Given back to the range before it: its connection's end is not a failure. */
-  merged: boolean;
-  /** Its response's bytes, cut where the range ends; undefined until its request is answered. */
-  cut: RangeCut | undefined;
 }
 
 export interface RangedDownloadOptions {
@@ -160,8 +163,6 @@ class RangedDownload {
   #trial: GrowthTrial | undefined;
   /** The ranges the last growth split off. */
   #lastGrowth: Range[] = [];
-  /** Ranges given back, whose part files go once their connections stopped. */
-  readonly #retired: Promise<void>[] = [];
   #windowStart = performance.now();
   /** The process's byte count at the window's start. */
   #windowStartBytes: number;
@@ -200,7 +201,6 @@ class RangedDownload {
       // Every connection must have written what it received before the caller closes the ingest or retries.
       await Promise.allSettled(this.#ranges.map((range) => range.done));
       this.#abort.abort();
-      await Promise.allSettled(this.#retired);
     }
     if (this.#failure !== undefined) throw this.#failure;
     return this.#transferred;
@@ -237,12 +237,8 @@ class RangedDownload {
       part,
       done: Promise.resolve(),
       firstByteAt: undefined,
-      asked: received,
       windowBytes: 0,
-      requestEnd: end,
-      cancel: new AbortController(),
-      merged: false,
-      cut: undefined,
+      requestEnd: received,
     };
   }
 
@@ -273,7 +269,7 @@ class RangedDownload {
     const transfer = this.#growth.track();
     range.done = this.#fetch(range, transfer)
       .catch((error: unknown) => {
-        if (!range.merged) this.#fail(error);
+        this.#fail(error);
       })
       .finally(() => {
         transfer.close();
@@ -283,19 +279,33 @@ class RangedDownload {
   }
 
   async #fetch(range: Range, transfer: Transfer): Promise<void> {
+    let piece = FIRST_PIECE_BYTES;
+    while (range.received < range.end) {
+      const began = performance.now();
+      const from = range.received;
+      await this.#fetchPiece(range, transfer, Math.min(range.end, from + piece));
+      const rate = (range.received - from) / Math.max(1, performance.now() - began);
+      piece = Math.max(FIRST_PIECE_BYTES, Math.round(rate * PIECE_MS));
+    }
+  }
+
+  /** Bytes `range.received` up to `end` (a piece; a split stays past it) over one request. */
+  async #fetchPiece(range: Range, transfer: Transfer, pieceEnd: number): Promise<void> {
     const asked = range.received;
-    range.asked = asked;
-    range.requestEnd = range.end;
-    const signal = AbortSignal.any([this.#abort.signal, range.cancel.signal]);
-    const { body, start, rangeable } = await this.#openRange(asked, range.end, signal);
+    range.requestEnd = pieceEnd;
+    const signal = this.#abort.signal;
+    const { body, start, rangeable, whole } = await this.#openRange(asked, pieceEnd, signal);
     if (start !== asked) {
       body.destroy();
       throw new RangeIgnoredError(this.#ingest.digest, asked, start);
     }
     if (rangeable) this.#rangeable = true;
-    const cut: RangeCut = new RangeCut(
+    // The whole blob from its first byte (Range ignored): it carries the range to its end, on this one request.
+    const end = whole ? range.end : pieceEnd;
+    range.requestEnd = end;
+    const cut = new RangeCut(
       body,
-      () => range.end - range.received,
+      () => end - range.received,
       (bytes) => {
         range.firstByteAt ??= performance.now();
         range.windowBytes += bytes;
@@ -306,13 +316,12 @@ class RangedDownload {
       },
       transfer.heldBack,
     );
-    range.cut = cut;
     if (range.part === undefined) {
       await this.#ingest.write(cut, { signal });
     } else {
       await appendToPart(range.part, cut, signal);
     }
-    if (!cut.reached) throw new ShortRangeError(this.#ingest.digest, range.start, range.end, range.received);
+    if (!cut.reached) throw new ShortRangeError(this.#ingest.digest, range.start, end, range.received);
   }
 
   /**
@@ -369,72 +378,41 @@ class RangedDownload {
     for (const range of this.#ranges) range.windowBytes = 0;
   }
 
-  /**
-   * The last growth did not pay: its ranges go back (unless that would throw away what their connections hold), and
-   * this download keeps the connections it has.
-   */
+  /** The last growth did not pay: this download keeps the connections it has, which finish their ranges. */
   #stopGrowing(): void {
     this.#trial = undefined;
     this.#growing = false;
-    if (this.#growth.canCut) this.#unsplit(this.#lastGrowth);
-    this.#target = Math.max(1, [...this.#running].filter((r) => !r.merged).length);
+    this.#target = Math.max(1, this.#running.size);
   }
 
-  /** Gives each range back to the one before it when that one's response still carries its bytes. */
-  #unsplit(ranges: Range[]): void {
-    for (const range of [...ranges].reverse()) {
-      const at = this.#ranges.indexOf(range);
-      const before = this.#ranges[at - 1];
-      if (
-        !before ||
-        !this.#running.has(before) ||
-        before.received >= before.end ||
-        before.end !== range.start ||
-        before.requestEnd < range.end ||
-        before.cut?.endFixed
-      ) {
-        continue;
-      }
-      range.merged = true;
-      before.end = range.end;
-      this.#ranges.splice(at, 1);
-      range.cancel.abort();
-      const part = range.part;
-      if (part !== undefined) this.#retired.push(range.done.then(() => removeFile(part)));
-    }
-  }
-
-  /** Splits the largest running ranges until `target` connections run; `added` collects the new ranges. */
+  /**
+   * Splits running ranges until `target` connections run, each time the one whose second half is the largest (past
+   * the piece under way); `added` collects the new ranges.
+   */
   #fill(added?: Range[]): void {
-    if (this.#failure !== undefined || !this.#rangeable || !this.#growth.canCut) return;
+    if (this.#failure !== undefined || !this.#rangeable || this.#growth.ourSideBound) return;
     while (this.#running.size < this.#target) {
-      const largest = this.#ranges
-        .filter((r) => this.#running.has(r) && r.received < r.end)
-        .reduce<Range | undefined>(
-          (a, r) => (a && a.end - a.received >= r.end - r.received ? a : r),
-          undefined,
-        );
-      if (!largest || largest.end - largest.received < 2 * MIN_PART_BYTES) return;
-      const middle = this.#splitPoint(largest);
-      if (largest.end - middle < MIN_PART_BYTES) return;
-      const second = this.#range(middle, middle, largest.end, this.#layout.rangePartPath(this.#hex, middle));
-      largest.end = middle;
-      this.#ranges.splice(this.#ranges.indexOf(largest) + 1, 0, second);
+      let best: { range: Range; at: number } | undefined;
+      for (const range of this.#running) {
+        if (range.end - range.received < 2 * MIN_PART_BYTES) continue;
+        const at = this.#splitPoint(range);
+        if (range.end - at >= MIN_PART_BYTES && (!best || range.end - at > best.range.end - best.at)) {
+          best = { range, at };
+        }
+      }
+      if (!best) return;
+      const { range, at } = best;
+      const second = this.#range(at, at, range.end, this.#layout.rangePartPath(this.#hex, at));
+      range.end = at;
+      this.#ranges.splice(this.#ranges.indexOf(range) + 1, 0, second);
       added?.push(second);
       this.#start(second);
     }
   }
 
-  /**
-   * Halfway through what the range still wants, but when its body sinks on the blob thread (body-sink.ts), past the
-   * bytes it was granted and those its connection's buffers may hold on top: it reads ahead of what it reported, and
-   * the registry goes on sending while it waits. A cut through them threw away 3.7 MB of one 32 MiB resume.
-   */
+  /** Halfway through what the range still wants, and past the piece its connection is on. */
   #splitPoint(range: Range): number {
-    const half = range.received + Math.floor((range.end - range.received) / 2);
-    const cut = range.cut;
-    if (!cut?.sinking) return half;
-    return Math.max(half, range.asked + cut.granted + SOCKET_BUFFER_BYTES);
+    return Math.max(range.requestEnd, range.received + Math.floor((range.end - range.received) / 2));
   }
 
   #present(): number {

@@ -1,5 +1,4 @@
-// When a connection may be cut short: never while our side is the bottleneck (a reader held back, a busy loop), since
-// the bytes its socket buffers then hold would be thrown away and fetched again.
+// When our side sets the pace of the transfers (a reader held back, a busy loop), so that more connections cannot help.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { blobThread } from '../../../daemon/blob-thread/blob-thread.ts';
@@ -12,36 +11,36 @@ function spin(ms: number): void {
 }
 
 describe('connection growth', () => {
-  it('cuts no connection while a transfer was held back on our side a good share of the time', async () => {
+  it('counts our side as the bottleneck while a transfer was held back a good share of the time', async () => {
     const growth = new ConnectionGrowth();
     const transfers = [growth.track(), growth.track()];
     // Until the loop's load was measured over one window, it counts as busy.
-    expect(growth.canCut).toBe(false);
+    expect(growth.ourSideBound).toBe(true);
     await sleep(250);
-    expect(growth.canCut).toBe(true);
+    expect(growth.ourSideBound).toBe(false);
     expect(growth.canBegin).toBe(true);
 
     // Short waits for the disk: the registry still sets the pace.
     await sleep(250);
     for (const transfer of transfers) transfer.heldBack(25);
-    expect(growth.canCut).toBe(true);
+    expect(growth.ourSideBound).toBe(false);
     // One of them held back most of a window: its buffers fill, whatever the other does.
     await sleep(250);
     transfers[0]?.heldBack(200);
-    expect(growth.canCut).toBe(false);
+    expect(growth.ourSideBound).toBe(true);
     expect(growth.canBegin).toBe(false);
     await sleep(250);
-    expect(growth.canCut).toBe(true);
+    expect(growth.ourSideBound).toBe(false);
     for (const transfer of transfers) transfer.close();
   });
 
-  it('cuts no connection while the loop that reads the bodies is busy', async () => {
+  it('counts our side as the bottleneck while the loop that reads the bodies is busy', async () => {
     const growth = new ConnectionGrowth();
     const transfer = growth.track();
     await sleep(250);
-    expect(growth.canCut).toBe(true);
+    expect(growth.ourSideBound).toBe(false);
     spin(300);
-    expect(growth.canCut).toBe(false);
+    expect(growth.ourSideBound).toBe(true);
     transfer.close();
   });
 
@@ -55,9 +54,9 @@ describe('connection growth', () => {
       const growth = new ConnectionGrowth();
       const transfer = growth.track();
       await sleep(250);
-      expect(growth.canCut).toBe(false);
+      expect(growth.ourSideBound).toBe(true);
       await sleep(250);
-      expect(growth.canCut).toBe(true);
+      expect(growth.ourSideBound).toBe(false);
       transfer.close();
     } finally {
       thread.leave(id);
