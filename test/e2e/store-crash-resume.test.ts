@@ -139,7 +139,7 @@ describe('daemon killed mid-download', () => {
     await first.proc.exited;
     const servedBeforeKill = layerGets().reduce((sum, r) => sum + r.bytes, 0);
     expect(layerGets().filter((r) => r.bytes > 0).length).toBeGreaterThanOrEqual(2);
-    // Killed before the blob was whole (a connection given back may have been served bytes kept by no range).
+    // Killed before the blob was whole (the front may have sent bytes that no range kept before the kill).
     const blobPath = join(dataRoot, 'oci', 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
     expect(await stat(blobPath).catch(() => undefined)).toBeUndefined();
     expect(await interrupted).toBe('cut');
