@@ -5,6 +5,7 @@ import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { syncDirectory } from '../../protocol/atomic-file.ts';
 import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
+import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobHash, blobHash } from './blob-hash.ts';
 import { isSinkable, type SinkableBody, type SinkResult } from './body-sink.ts';
@@ -204,6 +205,7 @@ export class Ingest {
    */
   #consume(stream: Readable, disk: WriteBehind, { signal, onHeldBack }: IngestWriteOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const held = new HeldTime();
       let settled = false;
       const finish = (error?: unknown) => {
         if (settled) return;
@@ -231,9 +233,10 @@ export class Ingest {
         const diskFull = !disk.add(chunk);
         if (!diskFull && !this.#hash.behind) return;
         stream.pause();
-        const pausedAt = performance.now();
+        held.hold();
         Promise.all([diskFull ? disk.next() : undefined, this.#hash.caughtUp()]).then(() => {
-          onHeldBack?.(performance.now() - pausedAt);
+          held.release();
+          onHeldBack?.(held.take());
           if (!settled) stream.resume();
         }, finish);
       };

@@ -76,19 +76,17 @@ export class RangeCut extends Readable implements SinkableBody {
     this.#taken = true;
     this.#detach();
     const result = await (this.#body as Readable & SinkableBody).sinkTo(target, {
+      ...control,
       room: () => Math.min(this.#room(), control.room()),
       onBytes: (bytes) => {
         this.#onBytes(bytes);
         control.onBytes(bytes);
       },
       cut: true,
-      ...(control.onGrant ? { onGrant: control.onGrant } : {}),
-      ...(control.onEndFixed ? { onEndFixed: control.onEndFixed } : {}),
       onHeldBack: (ms) => {
         this.#onHeldBack(ms);
         control.onHeldBack?.(ms);
       },
-      signal: control.signal,
     });
     if (this.#room() <= 0) this.#reached = true;
     return result;
