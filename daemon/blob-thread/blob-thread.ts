@@ -21,18 +21,13 @@ export class BlobThread {
   #nextId = 0;
   #idle: NodeJS.Timeout | undefined;
   #failure: Error | undefined;
-  /** The thread's id in the kernel, once it said. */
-  #tid: number | undefined;
 
   /** `onEnd`: the thread takes no more peers (idle, or failed); a new one serves the next. */
   constructor(onEnd: () => void) {
     this.#onEnd = onEnd;
     this.#worker = startWorker();
     this.#worker.unref();
-    this.#worker.on('message', (m: FromThread) => {
-      if (m.op === 'started') this.#tid = m.tid;
-      else this.#peers.get(m.id)?.answer(m);
-    });
+    this.#worker.on('message', (m: FromThread) => this.#peers.get(m.id)?.answer(m));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', () => this.#fail(new Error('the blob thread ended')));
   }
@@ -57,7 +52,7 @@ export class BlobThread {
 
   /** How busy the thread is, from now on (thread-load.ts). */
   load(): ThreadLoad {
-    return new ThreadLoad((since) => this.#worker.performance.eventLoopUtilization(since), this.#tid);
+    return new ThreadLoad((since) => this.#worker.performance.eventLoopUtilization(since));
   }
 
   post(message: ToThread, transfer?: ArrayBuffer[]): void {

@@ -40,8 +40,6 @@ export type ToThread =
   | { op: 'drop'; id: number };
 
 export type FromThread =
-  /** The thread runs, as the kernel's thread `tid` (undefined where it is not known). */
-  | { op: 'started'; id: -1; tid: number | undefined }
   | { op: 'hashed'; id: number; seq: number }
   | { op: 'digest'; id: number; hex: string }
   | { op: 'hashFailed'; id: number; error: SerializedError }

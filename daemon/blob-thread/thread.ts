@@ -15,14 +15,12 @@ import { watchTransferRate } from '../distribution/transport/transfer-rate.ts';
 import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobFile, WriteBehind } from '../store/write-behind.ts';
-import { kernelThreadId } from '../thread-load.ts';
 import { type FromThread, serializeError, type ThreadRequest, type ToThread } from './messages.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('the blob thread runs as a worker');
 
 const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
-post({ op: 'started', id: -1, tid: kernelThreadId() });
 
 /**
  * The daemon's hashes of large blobs: a body written here is hashed here, in the same pass. A hashing thread of this
