@@ -31,11 +31,11 @@ export type ToThread =
   /** Send the body's next chunk. */
   | { op: 'read'; id: number }
   /**
-   * Write the body to `fd` (hashing it into the hash `hash` first), up to `grant` bytes from here. A `final` grant is
-   * where the body ends for the daemon: the thread closes it there itself, before the registry sends more.
+   * Write the body to `fd` (hashing it into the hash `hash` first), `limit` bytes at most. `cut`: the body is closed
+   * there, before the registry sends more (a range's piece); otherwise its framing must end there, and a byte past it
+   * is `over`.
    */
-  | { op: 'sink'; id: number; fd: number; hash: number | undefined; grant: number; final: boolean }
-  | { op: 'grant'; id: number; grant: number; final: boolean }
+  | { op: 'sink'; id: number; fd: number; hash: number | undefined; limit: number; cut: boolean }
   /** Close the exchange's connection; a sink still reports what it wrote. */
   | { op: 'drop'; id: number };
 
@@ -50,18 +50,20 @@ export type FromThread =
   | { op: 'end'; id: number }
   | { op: 'error'; id: number; error: SerializedError }
   /**
-   * Bytes of a sink now on disk; `heldMs`: how long since its last report the thread kept the body paused (for the
-   * disk, or at its grant), while the connection's buffers filled.
+   * Bytes of a sink now on disk; `heldMs`: how long since its last report the thread kept the body paused for the
+   * disk, while the connection's buffers filled.
    */
   | { op: 'wrote'; id: number; bytes: number; heldMs: number }
-  /** A sink holds bytes past its grant, `grant`. */
-  | { op: 'blocked'; id: number; grant: number }
-  /** A sink is over, every byte it took on disk: the body ended, reached its final grant, failed, or was dropped. */
+  /**
+   * A sink is over, every byte it took on disk: the body ended, was cut at its limit (`reached`), carried more than its
+   * limit (`over`), failed, or was dropped.
+   */
   | {
       op: 'sunk';
       id: number;
       ended: boolean;
       reached: boolean;
+      over: boolean;
       error: SerializedError | undefined;
       diskFailed: boolean;
     };

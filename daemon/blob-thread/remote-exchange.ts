@@ -76,21 +76,12 @@ function revive(error: SerializedError): Error {
   }
 }
 
-/**
- * How far past the bytes on disk a sinking body may read before it waits for more grant: its rate for AHEAD_MS,
- * within bounds. The grant goes between threads and back: a fixed 2 MiB left a 537 MB pull 10 % slower than 16 MiB.
- */
-const MIN_AHEAD_BYTES = 1024 * 1024;
-const MAX_AHEAD_BYTES = 16 * 1024 * 1024;
-const AHEAD_MS = 100;
-
 type WithoutId<M> = M extends unknown ? Omit<M, 'id'> : never;
 /** What the daemon says about an exchange once its head came. */
-type BodyMessage = WithoutId<Extract<ToThread, { op: 'rate' | 'read' | 'sink' | 'grant' }>>;
+type BodyMessage = WithoutId<Extract<ToThread, { op: 'rate' | 'read' | 'sink' }>>;
 
 interface SinkPeer {
   wrote(bytes: number, heldMs: number): void;
-  blocked(at: number): void;
   sunk(message: Extract<FromThread, { op: 'sunk' }>): void;
   failed(error: Error): void;
   abort(reason: unknown): void;
@@ -172,9 +163,6 @@ class RemoteExchange implements ThreadPeer {
       case 'wrote':
         this.#sink?.wrote(m.bytes, m.heldMs);
         return;
-      case 'blocked':
-        this.#sink?.blocked(m.grant);
-        return;
       case 'sunk':
         this.#leave();
         this.#sink?.sunk(m);
@@ -189,36 +177,11 @@ class RemoteExchange implements ThreadPeer {
     else this.#body.fail(error);
   }
 
-  /** The body, written to `target.fd` by the thread, never past `control.room()`. */
+  /** The body, written to `target.fd` by the thread, `control.room` bytes at most. */
   sink(target: SinkTarget, control: SinkControl): Promise<SinkResult> {
     return new Promise((resolve) => {
-      let written = 0;
-      let closing: 'cut' | 'over' | 'abort' | undefined;
+      let aborted = false;
       let abortReason: unknown;
-      const started = performance.now();
-      const ahead = () => {
-        const rate = written / Math.max(1, performance.now() - started);
-        return Math.min(MAX_AHEAD_BYTES, Math.max(MIN_AHEAD_BYTES, Math.floor(rate * AHEAD_MS)));
-      };
-      const wanted = () => written + Math.max(0, Math.min(control.room(), ahead()));
-      // A cut body's end within the grant is where the thread closes it: that end is fixed from then on.
-      const final = (next: number) => control.cut && next - written === Math.max(0, control.room());
-      let grant = wanted();
-      let fixed = final(grant);
-      const regrant = () => {
-        const next = wanted();
-        if (fixed || next <= grant) return;
-        grant = next;
-        control.onGrant?.(grant);
-        fixed = final(grant);
-        if (fixed) control.onEndFixed?.();
-        this.post({ op: 'grant', grant, final: fixed });
-      };
-      const close = (why: 'cut' | 'over' | 'abort') => {
-        if (closing !== undefined) return;
-        closing = why;
-        this.thread.post({ op: 'drop', id: this.#id });
-      };
       const onAbort = () => sink.abort(control.signal?.reason);
       const settle = (result: SinkResult) => {
         control.signal?.removeEventListener('abort', onAbort);
@@ -227,44 +190,28 @@ class RemoteExchange implements ThreadPeer {
       const sink: SinkPeer = {
         wrote: (bytes, heldMs) => {
           if (heldMs > 0) control.onHeldBack?.(heldMs);
-          written += bytes;
           control.onBytes(bytes);
-          if (control.cut && control.room() <= 0) close('cut');
-          else regrant();
-        },
-        blocked: (at) => {
-          // Blocked at a grant since raised: the thread goes on with the new one.
-          if (at < grant) return;
-          if (control.room() > grant - written) regrant();
-          else if (!control.cut) close('over');
         },
         sunk: (m) => {
           const error = m.error && revive(m.error);
-          if (m.reached && closing === undefined) closing = 'cut';
           settle({
-            ended: closing === undefined && m.ended,
-            over: closing === 'over',
-            error: m.diskFailed
-              ? error
-              : closing === 'abort'
-                ? toError(abortReason)
-                : closing === undefined
-                  ? error
-                  : undefined,
+            ended: !aborted && m.ended,
+            over: m.over,
+            error: aborted && !m.diskFailed ? toError(abortReason) : error,
             diskFailed: m.diskFailed,
           });
         },
         failed: (error) => settle({ ended: false, over: false, error, diskFailed: false }),
         abort: (reason) => {
+          if (aborted) return;
+          aborted = true;
           abortReason = reason;
-          close('abort');
+          this.thread.post({ op: 'drop', id: this.#id });
         },
       };
       this.#sink = sink;
       const hash = target.hash instanceof ThreadedHash ? target.hash.id : undefined;
-      control.onGrant?.(grant);
-      if (fixed) control.onEndFixed?.();
-      this.post({ op: 'sink', fd: target.fd, hash, grant, final: fixed });
+      this.post({ op: 'sink', fd: target.fd, hash, limit: control.room, cut: control.cut });
       if (control.signal?.aborted) sink.abort(control.signal.reason);
       else control.signal?.addEventListener('abort', onAbort, { once: true });
     });

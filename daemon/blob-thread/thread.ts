@@ -150,9 +150,8 @@ class ThreadExchange {
       this.#body.on('error', () => {});
     } else if (m.op === 'read') this.#read(body);
     else if (m.op === 'sink') {
-      this.#sink = new Sink(this.#id, body, descriptorFile(m.fd), m.hash, () => exchanges.delete(this.#id));
-      this.#sink.grant(m.grant, m.final);
-    } else if (m.op === 'grant') this.#sink?.grant(m.grant, m.final);
+      this.#sink = new Sink(this.#id, body, descriptorFile(m.fd), m, () => exchanges.delete(this.#id));
+    }
   }
 
   /** Forwards one chunk per request of the daemon's: the body of an answer it reads itself (an error, a test). */
@@ -181,8 +180,8 @@ const REPORT_BYTES = 1024 * 1024;
 const REPORT_MS = 10;
 
 /**
- * A body written to its file as it comes, hashed first when it is the blob's partial, never past the bytes the daemon
- * granted: the daemon decides where a range ends, and may move its end while the body streams.
+ * A body written to its file as it comes, hashed first when it is the blob's partial, `limit` bytes at most: the
+ * daemon fixed where the request ends when it made it, so the thread goes on alone, as fast as the disk takes it.
  */
 class Sink {
   readonly #id: number;
@@ -190,92 +189,63 @@ class Sink {
   readonly #hash: Hash | undefined;
   readonly #disk: WriteBehind;
   readonly #onDone: () => void;
-  #grant = 0;
-  /** The grant is where the body ends: it is closed there. */
-  #final = false;
-  #reached = false;
+  readonly #limit: number;
+  readonly #cut: boolean;
   #received = 0;
-  /** Bytes past the grant, copied out of their pooled chunk, waiting for more grant. */
-  #held: Buffer | undefined;
-  /** The body ended while bytes of it waited past the grant. */
-  #endPending = false;
+  /** Cut at its limit. */
+  #reached = false;
+  /** The body carried more than its limit. */
+  #over = false;
   #diskWaiting = false;
   #diskError: unknown;
   #unreported = 0;
   readonly #heldTime = new HeldTime();
   #report: NodeJS.Timeout | undefined;
 
-  constructor(id: number, body: Readable, file: BlobFile, hashId: number | undefined, onDone: () => void) {
+  constructor(
+    id: number,
+    body: Readable,
+    file: BlobFile,
+    sink: { hash: number | undefined; limit: number; cut: boolean },
+    onDone: () => void,
+  ) {
     this.#id = id;
     this.#body = body;
     this.#onDone = onDone;
-    this.#hash = hashId === undefined ? undefined : hashes.get(hashId);
+    this.#limit = sink.limit;
+    this.#cut = sink.cut;
+    this.#hash = sink.hash === undefined ? undefined : hashes.get(sink.hash);
     this.#disk = new WriteBehind(file, (bytes) => this.#wrote(bytes));
-    if (hashId !== undefined && this.#hash === undefined) {
+    if (sink.hash !== undefined && this.#hash === undefined) {
       body.destroy();
-      void this.#finish(new Error(`the blob thread has no hash ${hashId}`));
+      void this.#finish(new Error(`the blob thread has no hash ${sink.hash}`));
       return;
     }
-    body.pause();
     body.on('data', this.#take);
-    finished(body, (error) => {
-      // The body's last bytes may wait past the grant: the sink ends once they are taken, or dropped.
-      if (!error && this.#held !== undefined) this.#endPending = true;
-      else void this.#finish(error);
-    });
+    finished(body, (error) => void this.#finish(error));
+    body.resume();
   }
 
   /** The daemon is done with the body: it closes, and what was taken is written. */
   drop(): void {
-    if (!this.#endPending) {
-      this.#body.destroy();
-      return;
-    }
-    this.#endPending = false;
-    this.#held = undefined;
-    void this.#finish(undefined);
-  }
-
-  grant(grant: number, final: boolean): void {
-    this.#grant = grant;
-    this.#final = final;
-    const held = this.#held;
-    this.#held = undefined;
-    if (held) this.#take(held);
-    if (this.#endPending && this.#held === undefined) {
-      this.#endPending = false;
-      void this.#finish(undefined);
-      return;
-    }
-    this.#resume();
+    this.#body.destroy();
   }
 
   readonly #take = (chunk: Buffer) => {
-    const room = this.#grant - this.#received;
-    let piece = chunk;
-    if (chunk.byteLength > room) {
-      piece = chunk.subarray(0, Math.max(0, room));
-      if (!this.#final) {
-        this.#held = Buffer.from(chunk.subarray(piece.byteLength));
-        this.#pause();
-        post({ op: 'blocked', id: this.#id, grant: this.#grant });
-      }
-    }
+    const room = this.#limit - this.#received;
+    const piece = chunk.byteLength > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
     if (piece.byteLength === 0) giveBack(chunk);
     else {
       this.#hash?.update(piece);
       this.#received += piece.byteLength;
       if (!this.#disk.add(piece)) this.#waitForDisk();
     }
-    if (this.#final && this.#received === this.#grant) {
-      // Closed at once: every byte the registry sends until the daemon could say so would be thrown away.
-      this.#reached = true;
-      this.#body.destroy();
-      return;
-    }
-    // The daemon grants more as bytes reach the disk: a batch smaller than write-behind's is written now, not when
-    // more bytes come (none will until then). Its failure is #finish's to report.
-    if (this.#held !== undefined) this.#disk.flush().catch(() => {});
+    // Closed at once: what the registry sends until then is not wanted.
+    if (this.#cut && this.#received === this.#limit) this.#reached = true;
+    else if (chunk.byteLength > room) this.#over = true;
+    else return;
+    this.#body.off('data', this.#take);
+    this.#body.destroy();
   };
 
   #waitForDisk(): void {
@@ -300,19 +270,18 @@ class Sink {
   }
 
   #resume(): void {
-    const waiting = this.#diskWaiting || this.#held !== undefined;
-    if (waiting || this.#body.destroyed) return;
+    if (this.#diskWaiting || this.#body.destroyed) return;
     this.#heldTime.release();
     this.#body.resume();
   }
 
   /**
    * Reports bytes on disk a megabyte at a time, or within REPORT_MS: every message wakes the daemon's loop, whose
-   * answers to its API wait meanwhile. At once when the body waits for the grant the report brings.
+   * answers to its API wait meanwhile.
    */
   #wrote(bytes: number): void {
     this.#unreported += bytes;
-    if (this.#unreported >= REPORT_BYTES || this.#held !== undefined) this.#flushReport();
+    if (this.#unreported >= REPORT_BYTES) this.#flushReport();
     else this.#report ??= setTimeout(() => this.#flushReport(), REPORT_MS);
   }
 
@@ -332,12 +301,14 @@ class Sink {
     });
     this.#flushReport();
     this.#onDone();
-    const failure = this.#disk.failed ? (this.#diskError ?? error) : this.#reached ? undefined : error;
+    const closedHere = this.#reached || this.#over;
+    const failure = this.#disk.failed ? (this.#diskError ?? error) : closedHere ? undefined : error;
     post({
       op: 'sunk',
       id: this.#id,
-      ended: !failure && !this.#reached,
+      ended: !failure && !closedHere,
       reached: this.#reached,
+      over: this.#over,
       error: failure ? serializeError(failure) : undefined,
       diskFailed: this.#disk.failed,
     });

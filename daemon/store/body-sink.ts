@@ -11,25 +11,15 @@ export interface SinkTarget {
 }
 
 export interface SinkControl {
-  /** Bytes still wanted; asked again after every report, and it may grow or shrink meanwhile. */
-  room(): number;
+  /** Bytes wanted, fixed when the body starts to sink: a request's end does not move while its body streams. */
+  room: number;
   /** Bytes now on disk, in order. */
   onBytes(bytes: number): void;
   /** Where room ends: true, the body is cut there (a range); false, it must end there (more is reported as `over`). */
   cut: boolean;
   /**
-   * The body may take this many bytes from its start, reported or not (it is granted them ahead of the disk): a room
-   * that shrinks must stay at or past it.
-   */
-  onGrant?: (bytes: number) => void;
-  /**
-   * A cut body's end is fixed from now on (the body is closed there without asking again): room must not grow any
-   * more, though what the body reports until then still counts.
-   */
-  onEndFixed?: () => void;
-  /**
-   * The body was kept paused on this side (for the disk, or at its grant) for `ms` since it last said: its
-   * connection's buffers filled meanwhile (held-time.ts).
+   * The body was kept paused on this side (for the disk) for `ms` since it last said: its connection's buffers filled
+   * meanwhile (held-time.ts).
    */
   onHeldBack?: (ms: number) => void;
   signal: AbortSignal | undefined;

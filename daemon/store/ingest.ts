@@ -175,7 +175,7 @@ export class Ingest {
       result = await body.sinkTo(
         { fd: handle.fd, hash: this.#hash },
         {
-          room: () => this.size - this.#offset,
+          room: this.size - this.#offset,
           onBytes: (bytes) => {
             written += bytes;
             this.#offset += bytes;

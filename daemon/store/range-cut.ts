@@ -71,13 +71,13 @@ export class RangeCut extends Readable implements SinkableBody {
     return !this.#taken && !this.#reached && isSinkable(this.#body) && this.#body.canSink(hash);
   }
 
-  /** The body sinks itself, cut where the range ends (the range's end, asked at each report). */
+  /** The body sinks itself, cut where the range ends. */
   async sinkTo(target: SinkTarget, control: SinkControl): Promise<SinkResult> {
     this.#taken = true;
     this.#detach();
     const result = await (this.#body as Readable & SinkableBody).sinkTo(target, {
       ...control,
-      room: () => Math.min(this.#room(), control.room()),
+      room: Math.min(this.#room(), control.room),
       onBytes: (bytes) => {
         this.#onBytes(bytes);
         control.onBytes(bytes);

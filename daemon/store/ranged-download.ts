@@ -433,7 +433,7 @@ async function appendToPart(path: string, source: Readable, signal: AbortSignal)
     try {
       const result = await source.sinkTo(
         { fd: handle.fd, hash: undefined },
-        { room: () => Number.POSITIVE_INFINITY, onBytes: () => {}, cut: true, signal },
+        { room: Number.POSITIVE_INFINITY, onBytes: () => {}, cut: true, signal },
       );
       if (result.diskFailed) throw DiskWriteError.from(result.error, path);
       if (result.error) throw result.error;
