@@ -1,4 +1,4 @@
-// How long a reader kept its source paused on our side (waiting for the disk, the hash, or the daemon's grant): while
+// How long a reader kept its source paused on our side (waiting for the disk, or the hash): while
 // it does, the registry's bytes pile up in the connection's socket buffers, and a share of the time that large means
 // our side, not the registry, sets the pace (connection-growth.ts).
 export class HeldTime {

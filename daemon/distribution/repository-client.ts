@@ -14,6 +14,7 @@ import {
   repositoryScope,
   type Scope,
 } from '../../protocol/index.ts';
+import type { RangeBody } from '../store/index.ts';
 import type { Authorizer } from './auth/authorizer.ts';
 import type { Endpoint } from './endpoint.ts';
 import { ForwardedChallengeError, type RegistryResource, RegistryResponseError } from './errors.ts';
@@ -37,15 +38,6 @@ export interface BlobStream {
   body: AsyncIterable<Uint8Array>;
   /** Where the body starts: the requested offset when the registry honoured Range, else 0. */
   start: number;
-}
-
-export interface BlobRange {
-  body: Readable;
-  start: number;
-  /** The registry answered 206 and says `Accept-Ranges: bytes`. */
-  rangeable: boolean;
-  /** The registry answered 200: the body is the whole blob, whatever range was asked for. */
-  whole: boolean;
 }
 
 export interface RepositoryClientOptions {
@@ -155,7 +147,7 @@ export class RepositoryClient {
    * Opens bytes [start, end) of a blob. `start` says where the body really begins: the asked start when the registry
    * answered 206 for it, 0 when it sent the whole blob, -1 when it sent another range.
    */
-  async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<BlobRange> {
+  async openBlobRange(digest: string, start: number, end: number, signal?: AbortSignal): Promise<RangeBody> {
     const { response, body } = await this.#openBlobBody(
       digest,
       `bytes=${start}-${end - 1}`,

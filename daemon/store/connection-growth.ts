@@ -7,8 +7,8 @@
 //   the bottleneck, and the rates of consecutive windows differ too much (compilation, collections, the disk) for a
 //   comparison to tell;
 // - no connection is added while our side sets the pace: the thread that reads the bodies is busy (thread-load.ts),
-//   or a transfer spent a good share of its time held back on our side (its reader waited for the disk, the hash or
-//   a grant; held-time.ts);
+//   or a transfer spent a good share of its time held back on our side (its reader waited for the disk or the hash;
+//   held-time.ts);
 // - one download at a time adds connections (a trial), and the others wait for its verdict;
 // - the trial pays when the bytes per second of all transfers together rose by at least 30% of what each of the
 //   trial's connections carried before it, for each connection it added (a new connection rarely runs at its full

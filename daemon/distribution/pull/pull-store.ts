@@ -1,7 +1,7 @@
 // The part of the data root a pull uses: content in, references recorded (containerd's Provider/Ingester split).
 
 import type { Platform } from '../../../protocol/index.ts';
-import type { BlobRange } from '../repository-client.ts';
+import type { OpenRange } from '../../store/index.ts';
 import type { ResolvedImage } from './resolve.ts';
 
 export interface BlobFetchResult {
@@ -22,7 +22,7 @@ export interface PullStore {
     options: {
       signal?: AbortSignal;
       onProgress?: (current: number, total: number) => void;
-      openRange?: (start: number, end: number, signal: AbortSignal) => Promise<BlobRange>;
+      openRange?: OpenRange;
     },
   ): Promise<BlobFetchResult>;
   lease(digests: string[]): { release(): void };
