@@ -26,7 +26,7 @@ export class RangeCut extends Readable implements SinkableBody {
   /**
    * @param room bytes still wanted (the range's end minus what was received so far)
    * @param onBytes called with each chunk's length as it passes, before `room` is asked again
-   * @param onHeldBack called with how long the body was kept paused on this side (its reader, the disk, or a grant)
+   * @param onHeldBack called with how long the body was kept paused on this side (its reader, or the disk)
    *   each time it flows again (SinkControl.onHeldBack)
    */
   constructor(
