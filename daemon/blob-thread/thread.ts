@@ -9,9 +9,10 @@ import { fdatasync, write, writev } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { finished, type Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { SecureContexts, screenedLookup } from '../../protocol/address-guard.ts';
-import { wireRequest } from '../distribution/transport/http1-wire.ts';
+import { SecureContexts, screenedLookup, trustKey } from '../../protocol/address-guard.ts';
+import { type WireConnection, wireRequest } from '../distribution/transport/http1-wire.ts';
 import { watchTransferRate } from '../distribution/transport/transfer-rate.ts';
+import { KEEP_ALIVE_MS, WirePool } from '../distribution/transport/wire-pool.ts';
 import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobFile, WriteBehind } from '../store/write-behind.ts';
@@ -75,6 +76,16 @@ const secureContexts = new SecureContexts();
 const fixedLookup = (addresses: LookupAddress[] | undefined): LookupFunction | undefined =>
   addresses && screenedLookup(async () => addresses);
 
+/**
+ * Connections kept between requests: a range is asked for a piece at a time, and each piece on a connection of its own
+ * would cost a TCP and TLS handshake and a new slow start. A connection serves only requests with its origin, trust
+ * and screened addresses: one the daemon's address guard allowed for one registry never serves another's request
+ * that its screening would have sent elsewhere.
+ */
+const kept = new WirePool<WireConnection>(KEEP_ALIVE_MS);
+const keptKey = (url: URL, request: ThreadRequest): string =>
+  JSON.stringify([url.origin, trustKey(request.ca), request.addresses?.map((a) => a.address) ?? null]);
+
 /** A file descriptor the daemon opened (and closes once the sink reported its end), as write-behind.ts writes. */
 function descriptorFile(fd: number): BlobFile {
   return {
@@ -104,15 +115,18 @@ class ThreadExchange {
 
   constructor(id: number, request: ThreadRequest) {
     this.#id = id;
+    const url = new URL(request.url);
     wireRequest({
       method: 'GET',
-      url: new URL(request.url),
+      url,
       headers: request.headers,
       secureContext: secureContexts.get(request.ca),
       lookup: fixedLookup(request.addresses),
       signal: this.#abort.signal,
       idleTimeoutMs: request.idleTimeoutMs,
       bulk: true,
+      pool: kept,
+      poolKey: keptKey(url, request),
     }).then(
       (response) => {
         if (this.#dropped) {

@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { createTokenChallengeHandler, parseWwwAuthenticate } from '../../client/index.ts';
 import { startTestDaemon } from './daemon.ts';
@@ -69,7 +69,11 @@ const bigManifest = JSON.stringify({
     { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: bigLayer, size: 3 * 1024 * 1024 },
   ],
 });
-const layerGets: (string | undefined)[] = [];
+/** The paths each connection to the registry carried. */
+const carried = new Map<Socket, string[]>();
+/** The connection of each GET of the large layer. */
+const layerGets: Socket[] = [];
+const isLayerGet = (path: string) => path.endsWith(`/blobs/${bigLayer}`);
 
 /** `big-metadata` and `big-private`: the manifest and config served, the large layer redirected to `to`. */
 function answerBig(url: string, req: IncomingMessage, res: ServerResponse, to: string): ServerResponse {
@@ -85,8 +89,8 @@ function answerBig(url: string, req: IncomingMessage, res: ServerResponse, to: s
     return send('application/vnd.oci.image.manifest.v1+json', bigManifest);
   if (url.endsWith(`/blobs/${digestOf(bigConfig)}`))
     return send('application/vnd.oci.image.config.v1+json', bigConfig);
-  if (url.endsWith(`/blobs/${bigLayer}`)) {
-    layerGets.push(req.headers.connection);
+  if (isLayerGet(url)) {
+    layerGets.push(req.socket);
     return res.writeHead(307, { location: `http://${to}/latest/meta-data/` }).end();
   }
   return res.writeHead(404).end();
@@ -94,6 +98,7 @@ function answerBig(url: string, req: IncomingMessage, res: ServerResponse, to: s
 
 const registry = createServer((req, res) => {
   const url = req.url ?? '';
+  carried.set(req.socket, [...(carried.get(req.socket) ?? []), url]);
   if (url === '/v2/') return res.writeHead(200).end('{}');
   const big = /^\/v2\/big-(metadata|private)\//.exec(url)?.[1];
   if (big) return answerBig(url, req, res, big === 'metadata' ? linkLocal : privateAddress);
@@ -114,7 +119,9 @@ process.stdout.write(`${JSON.stringify({ socket: daemon.socket, registry: `127.0
 const lines = createInterface({ input: process.stdin });
 lines.on('line', async (line) => {
   const name = /^sdk (.+)$/.exec(line)?.[1];
-  const answer = line === 'layer gets' ? layerGets : name === undefined ? counts : await sdkAnswer(name);
+  // Per layer GET: whether its connection carried nothing but layer GETs (the blob thread's, not the daemon's wire).
+  const layerAlone = () => layerGets.map((socket) => (carried.get(socket) ?? []).every(isLayerGet));
+  const answer = line === 'layer gets' ? layerAlone() : name === undefined ? counts : await sdkAnswer(name);
   process.stdout.write(`${JSON.stringify(answer)}\n`);
 });
 lines.on('close', async () => {

@@ -3,9 +3,10 @@
 // WebAssembly after copying it there, and the socket allocates each 64 KiB read afresh: for a 537 MB pull that was
 // about 1 s of CPU on the event loop against 0.05 s here (measured on 4 loopback connections with the same
 // registry). undici's instance and compiled code also stayed in an idle daemon after its first pull: 6-7 MiB of
-// RSS. A large blob body (`bulk`) is read into the pool's reused buffers (read-buffers.ts), lent on as they are,
-// on a connection of its own; other bodies are read into their connection's own buffer and copied out, and their
-// connection is kept for the next request to the same origin (wire-pool.ts). Requests with a body (a push, a token
+// RSS. A large blob body (`bulk`) is read into the pool's reused buffers (read-buffers.ts), lent on as they are;
+// other bodies are read into their connection's own buffer and copied out. A connection is kept for the next request
+// to the same origin (wire-pool.ts) when the caller gives a pool: the daemon's for other bodies, the blob thread's
+// (which holds only bulk connections) for large blobs. Requests with a body (a push, a token
 // POST) go over undici; everything above the wire (deadline, retries, challenges, redirects, authorization, the
 // address guard) is shared by both, in network.ts and the parts.
 
@@ -61,10 +62,18 @@ export interface WireRequest {
   lookup: LookupFunction | undefined;
   signal: AbortSignal | undefined;
   idleTimeoutMs: number;
-  /** A large blob body: read into the read-buffer pool and lent on, on a connection of its own, closed after. */
+  /** A large blob body: read into the read-buffer pool and lent on. */
   bulk: boolean;
-  /** Where a connection to the URL's origin is taken from and given back to; without one, it is closed after. */
+  /**
+   * Where a connection to the URL's origin is taken from and given back to; without one, it is closed after. Bulk and
+   * other connections never share a pool: they read into different buffers.
+   */
   pool?: WirePool<WireConnection>;
+  /**
+   * The connection's key in the pool: the URL's origin unless the pool also holds connections made under another trust
+   * or address screening (the blob thread's), which the key then names too.
+   */
+  poolKey?: string;
 }
 
 export interface WireResponse {
@@ -95,7 +104,7 @@ interface WireUser {
  * or an end coming then mean the registry closed it or broke HTTP, and it goes.
  */
 export class WireConnection implements IdleConnection {
-  readonly origin: string;
+  readonly key: string;
   readonly #socket: Socket;
   readonly #bulk: boolean;
   #user: WireUser | undefined;
@@ -103,8 +112,8 @@ export class WireConnection implements IdleConnection {
   #reused = false;
   #pool: WirePool<WireConnection> | undefined;
 
-  constructor(url: URL, request: Pick<WireRequest, 'lookup' | 'secureContext' | 'bulk'>) {
-    this.origin = url.origin;
+  constructor(url: URL, request: Pick<WireRequest, 'lookup' | 'secureContext' | 'bulk' | 'poolKey'>) {
+    this.key = request.poolKey ?? url.origin;
     this.#bulk = request.bulk;
     const { lookup, secureContext } = request;
     const host = bareHostname(url.hostname);
@@ -249,19 +258,14 @@ class WireExchange implements WireUser {
     const { url } = request;
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new Error(`cannot ${request.method} ${url.protocol} URLs`);
-    this.#requestHead = requestHead(request.method, url, request.headers, this.#pool !== undefined);
+    this.#requestHead = requestHead(request.method, url, request.headers, this.#request.pool !== undefined);
     const { signal } = request;
     if (signal?.aborted) {
       this.#reject(signal.reason);
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#start(this.#pool?.take(url.origin));
-  }
-
-  /** Where the connection goes back once the response ended: only non-bulk requests keep theirs. */
-  get #pool(): WirePool<WireConnection> | undefined {
-    return this.#request.bulk ? undefined : this.#request.pool;
+    this.#start(this.#request.pool?.take(request.poolKey ?? url.origin));
   }
 
   #start(reused: WireConnection | undefined): void {
@@ -430,7 +434,7 @@ class WireExchange implements WireUser {
 
   /** The response ended whole: its connection is kept if it may carry another, else closed. */
   #finish(): void {
-    const pool = this.#pool;
+    const pool = this.#request.pool;
     if (pool === undefined || !this.#persistent) {
       this.#close();
       return;

@@ -29,7 +29,7 @@ import {
   wireRequest,
 } from './http1-wire.ts';
 import type { Exchange, RegistryResponse, RoundTrip } from './round-trip.ts';
-import { WirePool } from './wire-pool.ts';
+import { KEEP_ALIVE_MS, WirePool } from './wire-pool.ts';
 
 export interface NetworkOptions {
   userAgent: string;
@@ -38,9 +38,6 @@ export interface NetworkOptions {
   /** How names become addresses; the system's resolver when absent (tests give their own). */
   resolve?: Resolver;
 }
-
-/** How long a connection kept for the next request waits for it, on either wire. */
-const KEEP_ALIVE_MS = 30_000;
 
 export class Network {
   readonly #agents = new Map<string, Agent>();

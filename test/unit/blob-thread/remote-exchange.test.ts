@@ -2,9 +2,10 @@
 // there, never past the room its caller gives, an abort and a cut connection after
 // every reported byte is on disk, the errors the retry layer knows by class and code, and a body read as a stream.
 import { createHash, randomBytes } from 'node:crypto';
+import type { LookupAddress } from 'node:dns';
 import { statSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type LookupFunction, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -64,17 +65,26 @@ async function send(socket: Socket, answer: Answer): Promise<void> {
   if (answer.cutAt !== undefined) socket.destroy();
 }
 
-function get(url: URL, signal?: AbortSignal) {
-  return threadRequest({ url, headers: {}, ca: undefined, lookup: undefined, signal, idleTimeoutMs: 5000 });
+function get(url: URL, signal?: AbortSignal, lookup?: LookupFunction) {
+  return threadRequest({ url, headers: {}, ca: undefined, lookup, signal, idleTimeoutMs: 5000 });
 }
+
+/** A lookup that answers every name with `addresses`, as the address guard passes on those it allowed. */
+const answering =
+  (...addresses: string[]): LookupFunction =>
+  (_host, _options, callback) =>
+    (callback as (error: null, all: LookupAddress[]) => void)(
+      null,
+      addresses.map((address) => ({ address, family: 4 })),
+    );
 
 /** Sinks the body of `url` into a new file; what it wrote, as the file holds it and as it was reported. */
 async function sinkInto(
   url: URL,
   control: Partial<SinkControl>,
-  options: { hashed?: boolean; signal?: AbortSignal; stallMs?: number } = {},
+  options: { hashed?: boolean; signal?: AbortSignal; stallMs?: number; lookup?: LookupFunction } = {},
 ) {
-  const response = await get(url, options.signal);
+  const response = await get(url, options.signal, options.lookup);
   const body = response.body;
   const hash = options.hashed ? blobHash('sha256', BODY.length) : undefined;
   const path = join(dir, 'blob');
@@ -147,6 +157,39 @@ describe('a bulk body written on the blob thread', () => {
       expect(written.equals(BODY.subarray(0, room))).toBe(true);
       await rm(join(dir, 'blob'));
     }
+  });
+
+  it('keeps a connection whose answer ended at its cut, for requests screened to the same addresses only', async () => {
+    const connections: Socket[] = [];
+    const server = createServer((socket: Socket) => {
+      connections.push(socket);
+      socket.on('data', () => {
+        socket.write(`HTTP/1.1 206 X\r\ncontent-length: ${MIB}\r\n\r\n`);
+        socket.write(BODY.subarray(0, MIB));
+      });
+      socket.on('error', () => {});
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const url = new URL(`http://registry.test:${port}/v2/r/blobs/sha256:x`);
+    const piece = async (room: number, lookup: LookupFunction) => {
+      const { result, written } = await sinkInto(url, { room, cut: true }, { lookup });
+      expect(result.error).toBeUndefined();
+      expect(written.equals(BODY.subarray(0, room))).toBe(true);
+      await rm(join(dir, 'blob'));
+    };
+    // Pieces that end where the answer ends: one connection carries them all.
+    await piece(MIB, answering('127.0.0.1'));
+    await piece(MIB, answering('127.0.0.1'));
+    expect(connections).toHaveLength(1);
+    // The same name screened to other addresses (another registry's guard): a connection of its own.
+    await piece(MIB, answering('127.0.0.1', '127.0.0.2'));
+    expect(connections).toHaveLength(2);
+    // Cut before its answer ended: the rest is still on the way, the connection goes.
+    await piece(MIB / 2, answering('127.0.0.1'));
+    await piece(MIB, answering('127.0.0.1'));
+    expect(connections).toHaveLength(3);
   });
 
   it('reports an abort after every byte it reported is on disk', async () => {

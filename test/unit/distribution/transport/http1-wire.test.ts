@@ -654,17 +654,30 @@ describe('wireRequest: kept connections', () => {
     expect(server.connections).toHaveLength(2);
   });
 
-  it('does not keep the connection of a body dumped before its end, nor of a bulk request', async () => {
+  it('does not keep the connection of a body dumped before its end, nor of a request without a pool', async () => {
     const server = await keepAliveServer((s) =>
       s.write('HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n0123'),
     );
     await (await kept(server, pool)).body.dump();
     await closedSoon(server.connections[0]);
-    const bulk = await kept(server, pool, { bulk: true });
-    await bulk.body.dump();
+    const alone = await get(server, { bulk: true });
+    await alone.body.dump();
     await closedSoon(server.connections[1]);
     expect(await server.connections[1]?.head).toContain('connection: close\r\n');
     expect(pool.take(`http://127.0.0.1:${server.port}`)).toBeUndefined();
+  });
+
+  it('keeps a connection under the key its request gives: only a request with the same key takes it', async () => {
+    const server = await keepAliveServer((s, nth) =>
+      s.write(`HTTP/1.1 206 X\r\ncontent-length: 2\r\n\r\n${nth}!`),
+    );
+    const bulk = (poolKey: string) => kept(server, pool, { bulk: true, poolKey });
+    expect(await text((await bulk('a')).body)).toBe('0!');
+    expect(await text((await bulk('a')).body)).toBe('1!');
+    expect(server.connections).toHaveLength(1);
+    expect(await server.connections[0]?.head).not.toContain('connection: close');
+    expect(await text((await bulk('b')).body)).toBe('0!');
+    expect(server.connections).toHaveLength(2);
   });
 
   it('sends the request again on a new connection when a kept one was closed by the registry before any answer', async () => {
