@@ -131,7 +131,7 @@ export class RepositoryClient {
 
   /**
    * Opens a blob body from `offset` (a Range request), for resuming a partial download. Given the blob's `size`, a
-   * large rest goes on a connection of its own (a bulk request, http1-wire.ts).
+   * large rest goes over the blob thread (a bulk request, http1-wire.ts).
    */
   async openBlob(digest: string, offset: number, signal?: AbortSignal, size?: number): Promise<BlobStream> {
     const { response, body } = await this.#openBlobBody(

@@ -24,7 +24,7 @@ export interface RegistryRequest {
   /** Whether a failure may be retried here (GET, HEAD, and bodies the factory can replay). */
   replayable?: boolean;
   onRetry?: (notice: RetryNotice) => void;
-  /** A large blob body: sent on a connection of its own that reads into reused buffers (http1-wire.ts). */
+  /** A large blob body: sent by the blob thread, on a connection that reads into reused buffers (http1-wire.ts). */
   bulk?: boolean;
 }
 
