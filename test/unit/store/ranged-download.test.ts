@@ -15,6 +15,7 @@ afterAll(async () => {
 
 const MIB = 1024 * 1024;
 const CHUNK = 64 * 1024;
+const SHARED_CATCH_UP_MS = 20;
 
 interface Served {
   start: number;
@@ -58,7 +59,9 @@ function throttledRegistry(bytes: Buffer, bytesPerSecond: number, shared?: Bottl
         }
         const chunk = bytes.subarray(at, Math.min(at + CHUNK, end));
         const now = performance.now();
-        const slot = Math.max(now, shared ? shared.free : free);
+        // A shared link's time is not lost to a timer that fires late (a loaded machine): its queue lets the bytes
+        // through up to SHARED_CATCH_UP_MS behind, so more connections cannot hide the lateness and seem to pay.
+        const slot = shared ? Math.max(now - SHARED_CATCH_UP_MS, shared.free) : Math.max(now, free);
         const dipped = dip !== undefined && opened < dip.afterMs && now - began >= dip.afterMs;
         const rate = dipped ? bytesPerSecond * dip.rate : bytesPerSecond;
         const ready = slot + (chunk.byteLength / rate) * 1000;
@@ -132,7 +135,7 @@ describe('fetching a blob in ranges', () => {
 
   it('stops adding connections when they share one bottleneck, fetching nothing twice', async () => {
     const size = 48 * MIB;
-    const { served, transferred, connections } = await fetchInRanges(size, 16 * MIB, { free: 0 });
+    const { served, transferred, connections } = await fetchInRanges(size, 16 * MIB, { free: performance.now() });
     expect(connections).toBe(2);
     expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBe(size);
     expect(transferred).toBe(size);
@@ -164,7 +167,7 @@ describe('fetching a blob in ranges', () => {
     // Seen from one blob, a connection it adds keeps its rate (it takes bandwidth from the other blobs), so the
     // step is judged by what it adds to every transfer of the process.
     const size = 32 * MIB;
-    const fetched = await fetchAllInRanges([size, size, size], 24 * MIB, { free: 0 });
+    const fetched = await fetchAllInRanges([size, size, size], 24 * MIB, { free: performance.now() });
     const connections = fetched.reduce((sum, f) => sum + f.connections, 0);
     expect(connections).toBeLessThanOrEqual(fetched.length + 1);
     for (const { served, transferred } of fetched) {
