@@ -135,7 +135,9 @@ describe('fetching a blob in ranges', () => {
 
   it('stops adding connections when they share one bottleneck, fetching nothing twice', async () => {
     const size = 48 * MIB;
-    const { served, transferred, connections } = await fetchInRanges(size, 16 * MIB, { free: performance.now() });
+    const { served, transferred, connections } = await fetchInRanges(size, 16 * MIB, {
+      free: performance.now(),
+    });
     expect(connections).toBe(2);
     expect(served.reduce((sum, s) => sum + s.bytes, 0)).toBe(size);
     expect(transferred).toBe(size);
