@@ -1,5 +1,7 @@
 // Section 2: 50 clients pulling 20 images that share a base layer, all at once, against one daemon. The registry
-// sits behind a recording front, so we can count how often each blob was fetched: single-flight means once.
+// sits behind a recording front, so we can count how often each blob was fetched: single-flight means once. A blob
+// is counted by the bytes the front served for it over its size, not by its GETs: a large blob comes in ranges, a
+// piece per GET.
 import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { buildImage } from '../../test/rig/fixtures.ts';
@@ -23,6 +25,8 @@ interface FanoutRound {
   ms: number;
   failures: string[];
   blobGets: Map<string, number>;
+  /** Body bytes the front served per blob digest. */
+  blobBytes: Map<string, number>;
   manifestGets: number;
 }
 
@@ -36,10 +40,15 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
   try {
     const registry = cleanup.add(await startRegistry({ auth: 'none' }));
     say(`fanout: building and pushing ${IMAGES} images`);
+    const sizes = new Map<string, number>();
     for (let i = 0; i < IMAGES; i++) {
       // Same seed and size for layer 0 gives the same base blob; a different size for layer 1 gives each image
       // a layer of its own.
       const image = await buildImage({ layers: [BASE_BYTES, OWN_BYTES + i * 4096], seed: 11 }, { tag: TAG });
+      for (const built of image.images) {
+        sizes.set(built.configDigest, built.configSize);
+        for (const layer of built.layers) sizes.set(layer.digest, layer.size);
+      }
       await pushImage({ layoutDir: image.layoutDir, tag: TAG, dest: `${registry.host}/${repoOf(i)}:${TAG}` });
     }
     const front = cleanup.add(await startFront({ target: registry.url }));
@@ -61,6 +70,7 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
           r.status === 'rejected' ? [String((r.reason as Error).message)] : [],
         );
         const blobGets = new Map<string, number>();
+        const blobBytes = new Map<string, number>();
         let manifestGets = 0;
         for (const record of front.requests()) {
           if (record.method !== 'GET') continue;
@@ -68,8 +78,9 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
           if (record.kind !== 'blob') continue;
           const digest = record.path.slice(record.path.lastIndexOf('/') + 1);
           blobGets.set(digest, (blobGets.get(digest) ?? 0) + 1);
+          blobBytes.set(digest, (blobBytes.get(digest) ?? 0) + record.bytes);
         }
-        rounds.push({ ms, failures, blobGets, manifestGets });
+        rounds.push({ ms, failures, blobGets, blobBytes, manifestGets });
         if (failures.length > 0) say(`fanout: ${failures.length} pulls failed, first: ${failures[0]}`);
       } finally {
         await daemon.stop();
@@ -78,11 +89,16 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
     }
 
     const maxPerBlob = (r: FanoutRound) => Math.max(0, ...r.blobGets.values());
+    /** How many times over the front served a blob: its bytes served over its size. */
+    const timesFetched = (digest: string, bytes: number) => bytes / (sizes.get(digest) ?? bytes);
+    const maxFetched = (r: FanoutRound) =>
+      Math.max(0, ...[...r.blobBytes].map(([digest, bytes]) => timesFetched(digest, bytes)));
     const total = (r: FanoutRound) => [...r.blobGets.values()].reduce((a, b) => a + b, 0);
     out.line(
       `${IMAGES} images = one ${BASE_BYTES / MIB} MiB base layer + one ~${OWN_BYTES / MIB} MiB layer each; ` +
         `${CLIENTS} pulls started at once (client i pulls image i mod ${IMAGES}), fresh daemon and data root per ` +
-        'round. Blob GETs counted at the passthrough front, per digest (configs included).',
+        'round. Blob GETs and their bytes counted at the passthrough front, per digest (configs included); a blob of ' +
+        '16 MiB or more comes in ranges, a piece per GET, so how often it was fetched is its bytes served over its size.',
     );
     out.line();
     out.table(
@@ -93,6 +109,7 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
         'distinct blobs fetched',
         'blob GETs',
         'max GETs per blob',
+        'max bytes served per blob / its size',
         'manifest GETs',
       ],
       rounds.map((r, i) => [
@@ -102,6 +119,7 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
         String(r.blobGets.size),
         String(total(r)),
         String(maxPerBlob(r)),
+        maxFetched(r).toFixed(2),
         String(r.manifestGets),
       ]),
     );
@@ -109,15 +127,17 @@ export const fanoutSection: Section = async ({ settings, work, say }) => {
     const firstFailure = rounds.flatMap((r) => r.failures)[0];
     if (firstFailure !== undefined) out.line(`First failure: \`${firstFailure.slice(0, 300)}\``);
     const repeated = rounds.flatMap((r) =>
-      [...r.blobGets].filter(([, n]) => n > 1).map(([d, n]) => `${d.slice(0, 19)}… ×${n}`),
+      [...r.blobBytes]
+        .filter(([d, bytes]) => timesFetched(d, bytes) > 1)
+        .map(([d, bytes]) => `${d.slice(0, 19)}… ×${timesFetched(d, bytes).toFixed(2)}`),
     );
     if (repeated.length > 0)
       out.line(`Blobs fetched more than once: ${[...new Set(repeated)].slice(0, 10).join(', ')}`);
     out.line();
     const failedPulls = rounds.reduce((sum, r) => sum + r.failures.length, 0);
-    const worst = Math.max(...rounds.map(maxPerBlob));
+    const worst = Math.max(...rounds.map(maxFetched));
     out.check('fanout: failed pulls (all rounds)', String(failedPulls), '0', failedPulls === 0);
-    out.check('fanout: max fetches per blob', String(worst), '1', worst === 1);
+    out.check('fanout: max fetches per blob', worst.toFixed(2), '1', worst <= 1);
     return out.done();
   } finally {
     await cleanup.run();
