@@ -8,6 +8,7 @@ import { createImageService } from '../../daemon/images/index.ts';
 import { createLogger } from '../../daemon/log.ts';
 import { closeOnSignals, DaemonStartError, describeAddress, startDaemon } from '../../daemon/main.ts';
 import { DataRootLockedError } from '../../daemon/store/index.ts';
+import { lowerHelperThreads } from '../../daemon/thread-priority.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { CliError } from '../failures.ts';
@@ -42,6 +43,8 @@ async function serve(argv: string[], out: NodeJS.WritableStream): Promise<number
     out.write(DAEMON_USAGE);
     return EXIT.ok;
   }
+  // Before it listens: once it answers, its API loop already goes first.
+  await lowerHelperThreads();
   const { config } = args;
   const logger = createLogger({ level: config.logLevel });
   const imageService = await createImageService(config, { certsDir: config.certsDir });

@@ -3,7 +3,8 @@
 // thread's messages for that id, and leaves when it is over.
 import { Worker } from 'node:worker_threads';
 import { ThreadLoad } from '../thread-load.ts';
-import type { FromThread, ToThread } from './messages.ts';
+import { helperNice } from '../thread-priority.ts';
+import type { BlobThreadData, FromThread, ToThread } from './messages.ts';
 
 /** The thread goes this long after its last peer left. */
 const IDLE_MS = 2000;
@@ -88,14 +89,15 @@ export function runningBlobThread(): BlobThread | undefined {
 }
 
 function startWorker(): Worker {
+  const workerData: BlobThreadData = { nice: helperNice() };
   if (import.meta.url.endsWith('.ts')) {
     // Run from its sources (the tests run the daemon in-process): the thread's TypeScript goes through tsx,
     // registered in the thread before its entry loads.
     const url = JSON.stringify(new URL('./thread.ts', import.meta.url).href);
     return new Worker(
       `import('tsx/esm/api').then(({ register }) => { register(); return import(${url}); });`,
-      { eval: true },
+      { eval: true, workerData },
     );
   }
-  return new Worker(new URL('./thread.js', import.meta.url));
+  return new Worker(new URL('./thread.js', import.meta.url), { workerData });
 }

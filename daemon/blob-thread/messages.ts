@@ -3,6 +3,12 @@
 import type { LookupAddress } from 'node:dns';
 import type { TransferRate } from '../distribution/transport/transfer-rate.ts';
 
+/** What the thread is started with. */
+export interface BlobThreadData {
+  /** The priority it takes for itself: the daemon's helper threads yield to its API loop (thread-priority.ts). */
+  nice: number | undefined;
+}
+
 /** A bulk GET as the thread makes it: the addresses already resolved (and screened) by the daemon. */
 export interface ThreadRequest {
   url: string;

@@ -8,7 +8,7 @@ import type { LookupAddress } from 'node:dns';
 import { fdatasync, write, writev } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { finished, type Readable } from 'node:stream';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { SecureContexts, screenedLookup, trustKey } from '../../protocol/address-guard.ts';
 import { type WireConnection, wireRequest } from '../distribution/transport/http1-wire.ts';
 import { watchTransferRate } from '../distribution/transport/transfer-rate.ts';
@@ -16,10 +16,19 @@ import { KEEP_ALIVE_MS, WirePool } from '../distribution/transport/wire-pool.ts'
 import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobFile, WriteBehind } from '../store/write-behind.ts';
-import { type FromThread, serializeError, type ThreadRequest, type ToThread } from './messages.ts';
+import { lowerThisThread } from '../thread-priority.ts';
+import {
+  type BlobThreadData,
+  type FromThread,
+  serializeError,
+  type ThreadRequest,
+  type ToThread,
+} from './messages.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('the blob thread runs as a worker');
+const { nice } = workerData as BlobThreadData;
+if (nice !== undefined) lowerThisThread(nice);
 
 const post = (message: FromThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 

@@ -1,8 +1,8 @@
 // The daemon as a process: `dockhand daemon` flags and help, readiness on GET /_ping, and SIGTERM / SIGINT shutdowns
 // that cancel running jobs, exit 0 and remove the socket.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,27 @@ describe('dockhand daemon (the CLI)', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     await expect(stat(socket)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('the daemon process', () => {
+  it('runs every thread but its API loop at a lower priority (nice 10), from before it answers', async () => {
+    const socket = join(dir, 'nice.sock');
+    const p = run([CLI, 'daemon', '-H', `unix://${socket}`, '--data-root', join(dir, 'nice-data')]);
+    await waitForPing(socket, p);
+    const pid = p.child.pid as number;
+    const niceOf = async (tid: string) => {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Field 19, counted after the command name (which may hold spaces) and its parenthesis.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const tasks = (await readdir(`/proc/${pid}/task`)).filter((tid) => tid !== String(pid));
+    // libuv's pool (4) and V8's helpers at least.
+    expect(tasks.length).toBeGreaterThanOrEqual(4);
+    expect(await niceOf(String(pid))).toBe(getPriority());
+    for (const tid of tasks) expect(await niceOf(tid)).toBe(10);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });
 
