@@ -61,14 +61,13 @@ export type FromThread =
    */
   | { op: 'wrote'; id: number; bytes: number; heldMs: number }
   /**
-   * A sink is over, every byte it took on disk: the body ended, was cut at its limit (`reached`), carried more than its
-   * limit (`over`), failed, or was dropped.
+   * A sink is over, every byte it took on disk: the body ended, was cut at its limit (neither `ended` nor an error: the
+   * daemon counted the bytes), carried more than its limit (`over`), failed, or was dropped.
    */
   | {
       op: 'sunk';
       id: number;
       ended: boolean;
-      reached: boolean;
       over: boolean;
       error: SerializedError | undefined;
       diskFailed: boolean;

@@ -330,7 +330,6 @@ class Sink {
       op: 'sunk',
       id: this.#id,
       ended: !failure && !closedHere,
-      reached: this.#reached,
       over: this.#over,
       error: failure ? serializeError(failure) : undefined,
       diskFailed: this.#disk.failed,

@@ -1,6 +1,7 @@
 // A body that can write itself into a blob's file where its bytes already are (the blob thread's bulk bodies), as
 // Go's io.Copy lets a reader with WriteTo skip the copy through a buffer. Whoever writes a body into the store asks
 // first; a body that cannot is read as a stream.
+import { open } from 'node:fs/promises';
 import type { BlobHash } from './blob-hash.ts';
 
 export interface SinkTarget {
@@ -48,4 +49,19 @@ export function isSinkable(value: unknown): value is SinkableBody {
     typeof (value as Partial<SinkableBody>).canSink === 'function' &&
     typeof (value as Partial<SinkableBody>).sinkTo === 'function'
   );
+}
+
+/** Sinks `body` into the file at `path`, appended, hashed by `hash` first; the file is closed once it settled. */
+export async function sinkIntoFile(
+  body: SinkableBody,
+  path: string,
+  hash: BlobHash | undefined,
+  control: SinkControl,
+): Promise<SinkResult> {
+  const handle = await open(path, 'a');
+  try {
+    return await body.sinkTo({ fd: handle.fd, hash }, control);
+  } finally {
+    await handle.close();
+  }
 }

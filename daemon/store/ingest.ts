@@ -8,7 +8,7 @@ import type { KeyedMutex } from '../../protocol/keyed-mutex.ts';
 import { HeldTime } from '../held-time.ts';
 import { giveBack } from '../read-buffers.ts';
 import { type BlobHash, blobHash } from './blob-hash.ts';
-import { isSinkable, type SinkableBody, type SinkResult } from './body-sink.ts';
+import { isSinkable, type SinkableBody, sinkIntoFile } from './body-sink.ts';
 import { type ParsedDigest, parseDigest, parseSize } from './digest.ts';
 import {
   DigestMismatchError,
@@ -168,27 +168,18 @@ export class Ingest {
 
   /** A body that writes itself: on the blob thread, hashed there into this ingest's hash (body-sink.ts). */
   async #sink(body: SinkableBody, { signal, onProgress, onHeldBack }: IngestWriteOptions): Promise<number> {
-    const handle = await open(this.#partial, 'a');
     let written = 0;
-    let result: SinkResult;
-    try {
-      result = await body.sinkTo(
-        { fd: handle.fd, hash: this.#hash },
-        {
-          room: this.size - this.#offset,
-          onBytes: (bytes) => {
-            written += bytes;
-            this.#offset += bytes;
-            onProgress?.(this.#offset);
-          },
-          cut: false,
-          onHeldBack,
-          signal,
-        },
-      );
-    } finally {
-      await handle.close();
-    }
+    const result = await sinkIntoFile(body, this.#partial, this.#hash, {
+      room: this.size - this.#offset,
+      onBytes: (bytes) => {
+        written += bytes;
+        this.#offset += bytes;
+        onProgress?.(this.#offset);
+      },
+      cut: false,
+      onHeldBack,
+      signal,
+    });
     if (result.diskFailed) {
       this.#close();
       throw DiskWriteError.from(result.error, this.#partial);

@@ -1,5 +1,5 @@
-// A response body cut where the bytes its range wants end, asked for at each chunk: a registry may send more than it
-// was asked for. Once the limit is reached the response is dropped.
+// A response body cut after the bytes its request asked for: a registry may send more. Once they came the response
+// is dropped.
 // Chunks pass through as the body's 'data' events deliver them, with its backpressure: no promise per chunk.
 import { Readable } from 'node:stream';
 import { HeldTime } from '../held-time.ts';
@@ -15,7 +15,10 @@ import {
 
 export class RangeCut extends Readable implements SinkableBody {
   readonly #body: Readable;
-  readonly #room: () => number;
+  /** Bytes the request asked for; the body is cut after them. */
+  readonly #length: number;
+  /** Bytes passed on so far. */
+  #passed = 0;
   readonly #onBytes: (bytes: number) => void;
   readonly #onHeldBack: (ms: number) => void;
   readonly #heldTime = new HeldTime();
@@ -24,21 +27,21 @@ export class RangeCut extends Readable implements SinkableBody {
   #taken = false;
 
   /**
-   * @param room bytes still wanted (the range's end minus what was received so far)
-   * @param onBytes called with each chunk's length as it passes, before `room` is asked again
+   * @param length bytes the request asked for
+   * @param onBytes called with each chunk's length as it passes
    * @param onHeldBack called with how long the body was kept paused on this side (its reader, or the disk)
    *   each time it flows again (SinkControl.onHeldBack)
    */
   constructor(
     body: Readable,
-    room: () => number,
+    length: number,
     onBytes: (bytes: number) => void,
     onHeldBack: (ms: number) => void,
   ) {
     // Two of the largest chunks: room for one more while the reader takes one, no pause per chunk.
     super({ highWaterMark: 2 * READ_BUFFER_BYTES });
     this.#body = body;
-    this.#room = room;
+    this.#length = length;
     this.#onBytes = onBytes;
     this.#onHeldBack = onHeldBack;
     // Its reader sees a failure when it reads (an async iterator, or the ingest's own listener); one that comes
@@ -46,10 +49,10 @@ export class RangeCut extends Readable implements SinkableBody {
     this.on('error', () => {});
     body.once('error', this.#onError);
     body.once('close', this.#onClose);
-    if (room() <= 0) this.#finish();
+    if (length <= 0) this.#finish();
   }
 
-  /** The body delivered every byte the range wanted (a body that ended sooner is short). */
+  /** The body delivered every byte the request asked for (a body that ended sooner is short). */
   get reached(): boolean {
     return this.#reached;
   }
@@ -77,8 +80,9 @@ export class RangeCut extends Readable implements SinkableBody {
     this.#detach();
     const result = await (this.#body as Readable & SinkableBody).sinkTo(target, {
       ...control,
-      room: Math.min(this.#room(), control.room),
+      room: Math.min(this.#length - this.#passed, control.room),
       onBytes: (bytes) => {
+        this.#passed += bytes;
         this.#onBytes(bytes);
         control.onBytes(bytes);
       },
@@ -88,7 +92,7 @@ export class RangeCut extends Readable implements SinkableBody {
         control.onHeldBack?.(ms);
       },
     });
-    if (this.#room() <= 0) this.#reached = true;
+    if (this.#passed >= this.#length) this.#reached = true;
     return result;
   }
 
@@ -99,16 +103,17 @@ export class RangeCut extends Readable implements SinkableBody {
   }
 
   readonly #onData = (chunk: Buffer) => {
-    const room = this.#room();
+    const room = this.#length - this.#passed;
     const piece = chunk.byteLength > room ? chunk.subarray(0, Math.max(0, room)) : chunk;
     if (piece.byteLength > 0) {
+      this.#passed += piece.byteLength;
       this.#onBytes(piece.byteLength);
       if (!this.push(piece)) {
         this.#body.pause();
         this.#heldTime.hold();
       }
     }
-    if (this.#room() <= 0) this.#finish();
+    if (this.#passed >= this.#length) this.#finish();
   };
 
   readonly #onEnd = () => {

@@ -19,7 +19,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { giveBack } from '../read-buffers.ts';
-import { isSinkable } from './body-sink.ts';
+import { isSinkable, sinkIntoFile } from './body-sink.ts';
 import type { ConnectionGrowth, GrowthTrial, Transfer } from './connection-growth.ts';
 import { parseDigest } from './digest.ts';
 import { DigestMismatchError, DiskWriteError, SizeMismatchError, StoreError } from './errors.ts';
@@ -305,7 +305,7 @@ class RangedDownload {
     range.requestEnd = end;
     const cut = new RangeCut(
       body,
-      () => end - range.received,
+      end - asked,
       (bytes) => {
         range.firstByteAt ??= performance.now();
         range.windowBytes += bytes;
@@ -428,20 +428,18 @@ class RangedDownload {
 
 /** Appends the range's bytes to its part file in batches; what arrived is written even when the body fails. */
 async function appendToPart(path: string, source: Readable, signal: AbortSignal): Promise<void> {
-  const handle = await open(path, 'a');
   if (isSinkable(source) && source.canSink(undefined)) {
-    try {
-      const result = await source.sinkTo(
-        { fd: handle.fd, hash: undefined },
-        { room: Number.POSITIVE_INFINITY, onBytes: () => {}, cut: true, signal },
-      );
-      if (result.diskFailed) throw DiskWriteError.from(result.error, path);
-      if (result.error) throw result.error;
-    } finally {
-      await handle.close();
-    }
+    const result = await sinkIntoFile(source, path, undefined, {
+      room: Number.POSITIVE_INFINITY,
+      onBytes: () => {},
+      cut: true,
+      signal,
+    });
+    if (result.diskFailed) throw DiskWriteError.from(result.error, path);
+    if (result.error) throw result.error;
     return;
   }
+  const handle = await open(path, 'a');
   let batch: Uint8Array[] = [];
   let bytes = 0;
   const flush = async () => {

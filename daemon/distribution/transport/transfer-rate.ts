@@ -3,6 +3,7 @@
 // disk is the slow side) do not count against the registry.
 
 import type { Readable } from 'node:stream';
+import { HeldTime } from '../../held-time.ts';
 import { READ_BUFFER_BYTES } from '../../read-buffers.ts';
 import { HeldBody } from './held-failure.ts';
 
@@ -27,10 +28,8 @@ class CountedBody extends HeldBody {
   readonly #source: Readable;
   /** Bytes since the window began. */
   bytes = 0;
-  /** The reader held the body back during the window: the disk, not the registry, was the slow side. */
-  heldBack = false;
-  /** The reader holds the body back now. */
-  waiting = false;
+  /** Time the reader held the body back: the disk, not the registry, was the slow side then. */
+  readonly held = new HeldTime();
 
   constructor(source: Readable) {
     // Room for two of the largest chunks: with less, every chunk filled it, and the registry's connection was paused
@@ -40,8 +39,7 @@ class CountedBody extends HeldBody {
     source.on('data', (chunk: Uint8Array) => {
       this.bytes += chunk.length;
       if (this.push(chunk)) return;
-      this.heldBack = true;
-      this.waiting = true;
+      this.held.hold();
       source.pause();
     });
     source.once('end', () => this.push(null));
@@ -51,7 +49,7 @@ class CountedBody extends HeldBody {
   }
 
   override _read(): void {
-    this.waiting = false;
+    this.held.release();
     this.#source.resume();
   }
 
@@ -65,7 +63,9 @@ export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: Transfe
   if (rate.minBytesPerSecond <= 0) return counted;
   const timer = setInterval(() => {
     const needed = (rate.minBytesPerSecond * rate.windowMs) / 1000;
-    if (counted.bytes < needed && !counted.heldBack && !counted.waiting) {
+    // Held back at all in the window, or now: not the registry's slowness.
+    const heldMs = counted.held.take();
+    if (counted.bytes < needed && heldMs === 0) {
       counted.destroy(
         new TransferTooSlowError(
           `transfer slower than ${rate.minBytesPerSecond} bytes/s over ${rate.windowMs / 1000}s (${counted.bytes} bytes)`,
@@ -73,7 +73,6 @@ export function watchTransferRate(body: AsyncIterable<Uint8Array>, rate: Transfe
       );
     }
     counted.bytes = 0;
-    counted.heldBack = false;
   }, rate.windowMs);
   timer.unref();
   counted.once('close', () => clearInterval(timer));
